@@ -1,0 +1,31 @@
+"""Euler Smea Dyn samplers (Euler Dy, Euler SMEA Dy, Euler Negative, Euler Negative Dy,
+Kohaku_LoNyu_Yog) as pure-torch functions with k-diffusion's signature.
+
+This package never imports the Stable Diffusion WebUI; `scripts/` adapts it.
+"""
+
+from .registry import KNOBS, KNOBS_BY_NAME, SAMPLERS, SAMPLERS_BY_LABEL, Knob, SamplerInfo, label_of
+from .sampling import (
+    sample_euler_dy,
+    sample_euler_dy_negative,
+    sample_euler_negative,
+    sample_euler_smea_dy,
+    sample_kohaku_lonyu_yog,
+)
+from .substeps import SubSteps
+
+__all__ = [
+    "KNOBS",
+    "KNOBS_BY_NAME",
+    "SAMPLERS",
+    "SAMPLERS_BY_LABEL",
+    "Knob",
+    "SamplerInfo",
+    "SubSteps",
+    "label_of",
+    "sample_euler_dy",
+    "sample_euler_dy_negative",
+    "sample_euler_negative",
+    "sample_euler_smea_dy",
+    "sample_kohaku_lonyu_yog",
+]

@@ -1,0 +1,123 @@
+"""The one list of samplers and knobs: the WebUI glue, the demo, the benchmark and the tests read it.
+
+Labels and aliases are the original extension's (SAMPLERS.md §3), so PNG-info
+and X/Y/Z presets made with it keep working.
+
+Pure Python: this module never imports the WebUI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import sampling
+
+
+def format_steps(steps) -> str:
+    """Step indices as the comma list users type, e.g. (2, 3) -> "2,3"; no step -> ""."""
+    return ",".join(str(i) for i in sorted(steps))
+
+
+def parse_steps(text: str) -> tuple[int, ...]:
+    """The comma list "2,3" (spaces, "", "none" allowed) -> (2, 3); anything else is a ValueError."""
+    text = str(text).strip().strip("[]()")
+    if text.lower() in ("", "none", "-"):
+        return ()
+    try:
+        steps = tuple(sorted({int(part) for part in text.replace(";", ",").split(",") if part.strip()}))
+    except ValueError:
+        raise ValueError(f"expected step indices like '2,3', got {text!r}") from None
+    sampling.step_set(steps, "steps")
+    return steps
+
+
+def parse_scale(text) -> float:
+    return sampling.check_scale(float(text))
+
+
+@dataclass(frozen=True)
+class Knob:
+    """A parameter of ours beyond k-diffusion's: its keyword, its user-facing label (also the
+    infotext key), its default (the original look) and how it reads from and writes to text."""
+
+    name: str
+    label: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any]
+    format: Callable[[Any], str]
+
+    def is_default(self, value) -> bool:
+        return self.parse(self.format(value)) == self.parse(self.format(self.default))
+
+
+KNOBS = (
+    Knob("dy_steps", "Dy steps", sampling.DY_STEPS,
+         "Euler Dy, Euler Negative Dy: steps (from 0) that run a Dy sub-step; empty for none",
+         parse_steps, format_steps),
+    Knob("smea_steps", "SMEA steps", sampling.SMEA_STEPS,
+         "Euler SMEA Dy: steps (from 0) that run a SMEA sub-step; empty for none",
+         parse_steps, format_steps),
+    Knob("smea_dy_steps", "SMEA Dy steps", sampling.SMEA_DY_STEPS,
+         "Euler SMEA Dy: steps (from 0) that run a Dy sub-step; empty for none",
+         parse_steps, format_steps),
+    Knob("smea_scale", "SMEA scale", sampling.SMEA_SCALE,
+         "Euler SMEA Dy: how much the SMEA sub-step enlarges the latent (1 to 4)",
+         parse_scale, lambda value: f"{float(value):g}"),
+)
+KNOBS_BY_NAME = {knob.name: knob for knob in KNOBS}
+
+CHURN_PARAMS = ("s_churn", "s_tmin", "s_tmax", "s_noise")
+
+
+@dataclass(frozen=True)
+class SamplerInfo:
+    """One sampler: WebUI label and alias, the function, the k-diffusion parameters it takes
+    (`params`), our knobs (`knobs`), and whether it calls the model on a resampled latent
+    (`resamples`: it then takes `latent_attrs` and `fallback`)."""
+
+    label: str
+    alias: str
+    function: Callable
+    params: tuple[str, ...]
+    knobs: tuple[str, ...]
+    resamples: bool
+    summary: str
+
+
+SAMPLERS = (
+    SamplerInfo("Euler Dy", "k_euler_dy", sampling.sample_euler_dy,
+                CHURN_PARAMS, ("dy_steps",), True,
+                "Euler a-like; on steps 2 and 3 a 2×2 sub-lattice gets an extra denoise. "
+                "Fewer limb and finger glitches, ~Euler a cost."),
+    SamplerInfo("Euler SMEA Dy", "k_euler_smea_dy", sampling.sample_euler_smea_dy,
+                CHURN_PARAMS, ("smea_steps", "smea_dy_steps", "smea_scale"), True,
+                "Euler a-like; step 0 is refined on a 1.25× enlarged latent, step 1 on a sub-lattice. "
+                "Steadier large images, ~1.25× Euler a cost."),
+    SamplerInfo("Euler Negative", "k_euler_negative", sampling.sample_euler_negative,
+                CHURN_PARAMS, (), False,
+                "Euler a-like; the model sees a sign-flipped latent at step 3. Different composition, same cost."),
+    SamplerInfo("Euler Negative Dy", "k_euler_negative_dy", sampling.sample_euler_dy_negative,
+                CHURN_PARAMS, ("dy_steps",), True,
+                "Euler Negative plus the Dy sub-step on steps 2 and 3."),
+    SamplerInfo("Kohaku_LoNyu_Yog", "k_euler_Kohaku_LoNyu_Yog", sampling.sample_kohaku_lonyu_yog,
+                (*CHURN_PARAMS, "eta"), (), False,
+                "First half: ancestral steps that average the model's view of the negated latent "
+                "(3 model calls a step); second half plain Euler. Use about 10 steps."),
+)
+SAMPLERS_BY_LABEL = {info.label: info for info in SAMPLERS}
+
+
+def label_of(function: Callable) -> str:
+    """The WebUI label of a sampler function (its __name__ if it is not registered)."""
+    for info in SAMPLERS:
+        if info.function is function:
+            return info.label
+    return getattr(function, "__name__", repr(function))
+
+
+def default_knobs(info: SamplerInfo) -> dict[str, Any]:
+    """The keyword arguments of info's knobs at their defaults."""
+    return {name: KNOBS_BY_NAME[name].default for name in info.knobs}

@@ -1,0 +1,231 @@
+"""The five samplers of the Euler Smea Dyn family, in k-diffusion's calling convention.
+
+Every sampler is `sample_x(model, x, sigmas, extra_args=None, callback=None,
+disable=None, **params)`: `model(x, sigma[B], **extra_args)` returns the
+denoised prediction, the loop runs under a tqdm bar, `callback` gets
+k-diffusion's dict once per step, and every unit noise comes from
+`noise_sampler(sigma, sigma_next)`. The behaviour is SAMPLERS.md's; the
+comments point at its sections where a quirk of the original is kept on purpose.
+
+Pure torch: this module never imports the WebUI.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+from tqdm.auto import trange
+
+from .substeps import SubSteps
+
+SQRT2_MINUS_1 = math.sqrt(2) - 1
+FLIP_STEPS = frozenset({2, 3})  # where the Negative samplers flip the sign (SAMPLERS.md §3)
+DY_STEPS = (2, 3)
+SMEA_STEPS = (0,)
+SMEA_DY_STEPS = (1,)
+SMEA_SCALE = 1.25
+
+
+def to_d(x, sigma, denoised):
+    """The ODE derivative dx/dσ = (x − D) / σ."""
+    return (x - denoised) / sigma
+
+
+def get_ancestral_step(sigma_from, sigma_to, eta=1.0):
+    """The (σ_down, σ_up) split of an ancestral step from sigma_from to sigma_to."""
+    if not eta:
+        return sigma_to, 0.0
+    sigma_up = min(sigma_to, eta * (sigma_to**2 * (sigma_from**2 - sigma_to**2) / sigma_from**2) ** 0.5)
+    sigma_down = (sigma_to**2 - sigma_up**2) ** 0.5
+    return sigma_down, sigma_up
+
+
+def get_sigmas_karras(n, sigma_min, sigma_max, rho=7.0, device="cpu"):
+    """Karras et al. (2022) noise levels: n values from sigma_max down to sigma_min, then 0."""
+    ramp = torch.linspace(0, 1, n, device=device)
+    min_inv_rho, max_inv_rho = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
+    sigmas = (max_inv_rho + ramp * (min_inv_rho - max_inv_rho)) ** rho
+    return torch.cat([sigmas, sigmas.new_zeros([1])])
+
+
+def default_noise_sampler(x):
+    """Unit Gaussian noise shaped like x from torch's global generator (hosts pass a seeded one)."""
+    return lambda sigma, sigma_next: torch.randn_like(x)
+
+
+def inject_churn(x, sigma, gamma, noise):
+    """Raise x's noise level from σ to σ̂ = σ(1 + γ) with noise·√(σ̂² − σ²); returns (x, σ̂)."""
+    sigma_hat = sigma * (gamma + 1)
+    if gamma > 0:
+        x = x + noise * (sigma_hat**2 - sigma**2) ** 0.5
+    return x, sigma_hat
+
+
+def euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise):
+    """The churn preamble of the Euler family (SAMPLERS.md §1); returns (x, σ̂)."""
+    sigma = sigmas[i]
+    # max, not k-diffusion's min: γ = √2 − 1 on every step is what makes these
+    # samplers behave like Euler a (SAMPLERS.md §1).
+    gamma = max(s_churn / (len(sigmas) - 1), SQRT2_MINUS_1) if s_tmin <= sigma <= s_tmax else 0.0
+    eps = noise_sampler(sigma, sigmas[i + 1]) * s_noise  # drawn every step, even when γ = 0
+    # The original subtracts the noise; the sign is kept for the look.
+    return inject_churn(x, sigma, gamma, -eps)
+
+
+def step_set(steps: Iterable[int], name: str) -> frozenset[int]:
+    """Validate a knob's step indices (counted from 0, as the loop's i)."""
+    steps = frozenset(steps)
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in steps):
+        raise ValueError(f"{name} must be step indices ≥ 0 (counted from 0), got {sorted(steps, key=str)}")
+    return steps
+
+
+def check_scale(scale: float) -> float:
+    """Validate the SMEA scale: an enlargement of at most 4×."""
+    if not 1.0 <= scale <= 4.0:
+        raise ValueError(f"smea_scale must be between 1 and 4, got {scale}")
+    return float(scale)
+
+
+def setup(x, sigmas, extra_args, noise_sampler):
+    """Check the inputs shared by every sampler; returns (extra_args, noise_sampler, ones[B])."""
+    if x.ndim < 3:
+        raise ValueError(f"x must be a batch of latents (B, ..., H, W), got shape {tuple(x.shape)}")
+    if sigmas.ndim != 1:
+        raise ValueError(f"sigmas must be 1-D, got shape {tuple(sigmas.shape)}")
+    extra_args = {} if extra_args is None else extra_args
+    noise_sampler = default_noise_sampler(x) if noise_sampler is None else noise_sampler
+    return extra_args, noise_sampler, x.new_ones([x.shape[0]])
+
+
+def report(callback, x, i, sigmas, sigma_hat, denoised):
+    if callback is not None:
+        callback({"x": x, "i": i, "sigma": sigmas[i], "sigma_hat": sigma_hat, "denoised": denoised})
+
+
+@torch.no_grad()
+def sample_euler_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
+                    s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None,
+                    dy_steps=DY_STEPS, latent_attrs=(), fallback=True):
+    """Euler Dy: churned Euler; on dy_steps the 2×2 sub-lattice also takes its own Euler step."""
+    extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
+    dy_steps = step_set(dy_steps, "dy_steps")
+    sub = SubSteps(model, extra_args, sample_euler_dy, latent_attrs, fallback)
+    for i in trange(len(sigmas) - 1, disable=disable):
+        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise)
+        denoised = model(x, sigma_hat * s_in, **extra_args)
+        d = to_d(x, sigma_hat, denoised)
+        dt = sigmas[i + 1] - sigma_hat
+        if sigmas[i + 1] > 0 and i in dy_steps:
+            x = sub.dy(x, sigma_hat, dt)
+        report(callback, x, i, sigmas, sigma_hat, denoised)
+        # d is the one from before the Dy step, so the lattice moves twice (original look, SAMPLERS.md §3).
+        x = x + d * dt
+    return x
+
+
+@torch.no_grad()
+def sample_euler_smea_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
+                         s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None,
+                         smea_steps=SMEA_STEPS, smea_dy_steps=SMEA_DY_STEPS, smea_scale=SMEA_SCALE,
+                         latent_attrs=(), fallback=True):
+    """Euler SMEA Dy: churned Euler, then a SMEA sub-step on smea_steps and a Dy sub-step on smea_dy_steps.
+
+    The defaults are the released look: SMEA after step 0, Dy after step 1 (the
+    original's `i + 1 // 2` test, SAMPLERS.md §3). A step in both runs Dy, then SMEA.
+    """
+    extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
+    smea_steps = step_set(smea_steps, "smea_steps")
+    smea_dy_steps = step_set(smea_dy_steps, "smea_dy_steps")
+    smea_scale = check_scale(smea_scale)
+    sub = SubSteps(model, extra_args, sample_euler_smea_dy, latent_attrs, fallback)
+    for i in trange(len(sigmas) - 1, disable=disable):
+        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise)
+        denoised = model(x, sigma_hat * s_in, **extra_args)
+        d = to_d(x, sigma_hat, denoised)
+        dt = sigmas[i + 1] - sigma_hat
+        x = x + d * dt
+        if sigmas[i + 1] > 0:
+            if i in smea_dy_steps:
+                x = sub.dy(x, sigma_hat, dt)
+            if i in smea_steps:
+                x = sub.smea(x, sigma_hat, dt, smea_scale)
+        report(callback, x, i, sigmas, sigma_hat, denoised)
+    return x
+
+
+@torch.no_grad()
+def sample_euler_negative(model, x, sigmas, extra_args=None, callback=None, disable=None,
+                          s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None):
+    """Euler Negative: churned Euler whose latent is sign-flipped after steps 2 and 3.
+
+    The two flips cancel; the model sees the negated latent at step 3.
+    """
+    extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
+    for i in trange(len(sigmas) - 1, disable=disable):
+        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise)
+        denoised = model(x, sigma_hat * s_in, **extra_args)
+        d = to_d(x, sigma_hat, denoised)
+        dt = sigmas[i + 1] - sigma_hat
+        report(callback, x, i, sigmas, sigma_hat, denoised)
+        x = x + d * dt
+        if sigmas[i + 1] > 0 and i in FLIP_STEPS:
+            x = -x
+    return x
+
+
+@torch.no_grad()
+def sample_euler_dy_negative(model, x, sigmas, extra_args=None, callback=None, disable=None,
+                             s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None,
+                             dy_steps=DY_STEPS, latent_attrs=(), fallback=True):
+    """Euler Negative Dy: Euler Negative with a Dy sub-step on dy_steps, before the step and its flip."""
+    extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
+    dy_steps = step_set(dy_steps, "dy_steps")
+    sub = SubSteps(model, extra_args, sample_euler_dy_negative, latent_attrs, fallback)
+    for i in trange(len(sigmas) - 1, disable=disable):
+        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise)
+        denoised = model(x, sigma_hat * s_in, **extra_args)
+        d = to_d(x, sigma_hat, denoised)
+        dt = sigmas[i + 1] - sigma_hat
+        report(callback, x, i, sigmas, sigma_hat, denoised)
+        if sigmas[i + 1] > 0 and i in dy_steps:
+            x = sub.dy(x, sigma_hat, dt)
+        x = x + d * dt
+        if sigmas[i + 1] > 0 and i in FLIP_STEPS:
+            x = -x
+    return x
+
+
+@torch.no_grad()
+def sample_kohaku_lonyu_yog(model, x, sigmas, extra_args=None, callback=None, disable=None,
+                            s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, eta=1.0,
+                            noise_sampler=None):
+    """Kohaku_LoNyu_Yog: in the first half of the run, an ancestral step whose slope averages in
+    the model's view of the negated latent; plain Euler in the second half.
+
+    The second half adds no noise, and the slope is evaluated at σ̂ over σ_down − σᵢ:
+    the released look (SAMPLERS.md §3).
+    """
+    extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
+    steps = len(sigmas) - 1
+    for i in trange(steps, disable=disable):
+        sigma = sigmas[i]
+        gamma = min(s_churn / steps, SQRT2_MINUS_1) if s_tmin <= sigma <= s_tmax else 0.0
+        eps = noise_sampler(sigma, sigmas[i + 1]) * s_noise
+        x, sigma_hat = inject_churn(x, sigma, gamma, eps)
+        denoised = model(x, sigma_hat * s_in, **extra_args)
+        d = to_d(x, sigma_hat, denoised)
+        sigma_down, sigma_up = get_ancestral_step(sigma, sigmas[i + 1], eta=eta)
+        report(callback, x, i, sigmas, sigma_hat, denoised)
+        dt = sigma_down - sigma
+        if i <= steps / 2:
+            x_neg = -x
+            d_neg = to_d(x_neg, sigma_hat, model(x_neg, sigma_hat * s_in, **extra_args))
+            x_mid = x + dt * (d + d_neg) / 2
+            d_mid = to_d(x_mid, sigma_hat, model(x_mid, sigma_hat * s_in, **extra_args))
+            x = x + dt * (d + d_mid) / 2 + noise_sampler(sigma, sigmas[i + 1]) * s_noise * sigma_up
+        else:
+            x = x + d * dt
+    return x

@@ -1,0 +1,173 @@
+"""The Dy and SMEA sub-steps: one extra Euler step on a resampled latent.
+
+A sub-step is a spatial map over the last two dims of the latent (the 2×2
+sub-lattice for Dy, a nearest-exact 1.25× resize for SMEA), a model call on the
+mapped latent with its conditioning mapped the same way, and the way back.
+When that model call fails because of the shapes, the sub-step is skipped and
+the step is plain Euler (SAMPLERS.md §2, §4, §5).
+
+Pure torch: this module never imports the WebUI.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+
+logger = logging.getLogger("smea_sampler")
+
+SpatialMap = Callable[[torch.Tensor], torch.Tensor]
+
+# Fragments of the RuntimeError messages torch raises when tensors of different
+# spatial sizes meet: broadcasting, cat, conv/linear channel checks, view.
+SHAPE_ERROR_FRAGMENTS = (
+    "must match the size",
+    "sizes of tensors must match",
+    "size mismatch",
+    "expected size",
+    "shape",
+    "channels",
+    "input size",
+    "output size",
+)
+# Out-of-memory errors are RuntimeErrors too, and some mention a size: never a fallback.
+OUT_OF_MEMORY_FRAGMENTS = ("out of memory", "can't allocate memory")
+OUT_OF_MEMORY_ERROR = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)  # top-level since torch 2.5
+
+
+def lattice_slices(height: int, width: int) -> tuple[slice, slice] | None:
+    """Rows and columns of the bottom-right element of every 2×2 block, or None if there is no block."""
+    m, n = height // 2, width // 2
+    if m == 0 or n == 0:
+        return None
+    return slice(1, 2 * m, 2), slice(1, 2 * n, 2)
+
+
+def on_grid(op: SpatialMap) -> SpatialMap:
+    """Lift a 4-D (N, C, H, W) resize to a tensor of any rank ≥ 2 and any dtype."""
+
+    def mapped(t: torch.Tensor) -> torch.Tensor:
+        lead = t.shape[:-2]
+        # Nearest resampling only copies values: a float32 detour is exact for
+        # masks stored as bool or int.
+        work = t if t.is_floating_point() else t.float()
+        out = op(work.reshape(1, -1, *t.shape[-2:]))
+        return out.reshape(*lead, *out.shape[-2:]).to(t.dtype)
+
+    return mapped
+
+
+def smea_maps(height: int, width: int, scale: float) -> tuple[SpatialMap, SpatialMap]:
+    """The SMEA map up (scale_factor=scale, nearest-exact) and its way back to (height, width)."""
+    up = on_grid(lambda t: F.interpolate(t, scale_factor=scale, mode="nearest-exact"))
+    down = on_grid(lambda t: F.interpolate(t, size=(height, width), mode="nearest-exact"))
+    return up, down
+
+
+def map_latent_aligned(value, size: torch.Size, spatial_map: SpatialMap):
+    """Apply spatial_map to every tensor in value (nested dicts, lists, tuples) whose last two dims equal size."""
+    if isinstance(value, torch.Tensor):
+        return spatial_map(value) if value.ndim >= 2 and value.shape[-2:] == size else value
+    if isinstance(value, Mapping):
+        return {key: map_latent_aligned(item, size, spatial_map) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(map_latent_aligned(item, size, spatial_map) for item in value)
+    return value
+
+
+@contextmanager
+def mapped_attributes(owner, names: Iterable[str], size: torch.Size, spatial_map: SpatialMap):
+    """Temporarily replace owner's latent-aligned tensor attributes by their mapped versions.
+
+    The originals are put back whatever happens inside the block (the host
+    blends with them on its next full-size call).
+    """
+    saved = {}
+    try:
+        for name in names:
+            value = getattr(owner, name, None)
+            mapped = map_latent_aligned(value, size, spatial_map)
+            if mapped is not value:
+                saved[name] = value
+                setattr(owner, name, mapped)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(owner, name, value)
+
+
+def is_shape_error(error: BaseException) -> bool:
+    """True for the RuntimeError of a spatial size mismatch, False for anything else (OOM included)."""
+    if not isinstance(error, RuntimeError) or isinstance(error, OUT_OF_MEMORY_ERROR):
+        return False
+    message = str(error).lower()
+    if any(fragment in message for fragment in OUT_OF_MEMORY_FRAGMENTS):
+        return False
+    return any(fragment in message for fragment in SHAPE_ERROR_FRAGMENTS)
+
+
+class SubSteps:
+    """The sub-steps of one sampling run: conditioning mapping and the once-per-run fallback log.
+
+    latent_attrs names attributes of model that the host lays out on the latent
+    grid and reads during a model call (the WebUI's CFG denoiser: init_latent,
+    mask, nmask). They are mapped with the latent for the sub-step's call and
+    restored afterwards. With fallback=False a failing sub-step raises instead.
+    """
+
+    def __init__(self, model, extra_args: dict, sampler: Callable,
+                 latent_attrs: Iterable[str] = (), fallback: bool = True):
+        self.model = model
+        self.extra_args = extra_args
+        self.sampler = sampler
+        self.latent_attrs = tuple(latent_attrs)
+        self.fallback = fallback
+        self.skipped = 0
+
+    def dy(self, x: torch.Tensor, sigma_hat: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
+        """Euler step of the 2×2 sub-lattice x[..., 1::2, 1::2]; every other element is left as it is."""
+        lattice = lattice_slices(*x.shape[-2:])
+        if lattice is None:
+            return x
+        rows, cols = lattice
+        stepped = self._euler_on(x, x[..., rows, cols], lambda t: t[..., rows, cols], sigma_hat, dt, "Dy")
+        if stepped is None:
+            return x
+        out = x.clone()
+        out[..., rows, cols] = stepped
+        return out
+
+    def smea(self, x: torch.Tensor, sigma_hat: torch.Tensor, dt: torch.Tensor, scale: float) -> torch.Tensor:
+        """Euler step of x resized by scale (nearest-exact), then resized back to x's size."""
+        up, down = smea_maps(*x.shape[-2:], scale)
+        stepped = self._euler_on(x, up(x), up, sigma_hat, dt, "SMEA")
+        return x if stepped is None else down(stepped)
+
+    def _euler_on(self, x, small, spatial_map, sigma_hat, dt, kind):
+        """One Euler step of the mapped latent small, or None when the model cannot take its shape."""
+        size = x.shape[-2:]
+        extra_args = map_latent_aligned(self.extra_args, size, spatial_map)
+        try:
+            with mapped_attributes(self.model, self.latent_attrs, size, spatial_map):
+                denoised = self.model(small, sigma_hat * small.new_ones([small.shape[0]]), **extra_args)
+        except RuntimeError as error:
+            if not (self.fallback and is_shape_error(error)):
+                raise
+            self._log_skip(kind, tuple(small.shape[-2:]), error)
+            return None
+        return small + dt * (small - denoised) / sigma_hat
+
+    def _log_skip(self, kind, size, error):
+        from .registry import label_of  # imported late: the registry imports the samplers, which import this
+
+        self.skipped += 1
+        if self.skipped == 1:
+            logger.warning(
+                "%s: %s sub-step at latent size %s skipped, that step runs as plain Euler "
+                "(further skips in this run are not logged): %s",
+                label_of(self.sampler), kind, "×".join(map(str, size)), error,
+            )
