@@ -75,8 +75,9 @@ CHURN_PARAMS = ("s_churn", "s_tmin", "s_tmax", "s_noise")
 @dataclass(frozen=True)
 class SamplerInfo:
     """One sampler: WebUI label and alias, the function, the k-diffusion parameters it takes
-    (`params`), our knobs (`knobs`), and whether it calls the model on a resampled latent
-    (`resamples`: it then takes `latent_attrs` and `fallback`)."""
+    (`params`), our knobs (`knobs`), whether it calls the model on a resampled latent
+    (`resamples`: it then takes `latent_attrs` and `fallback`), the steps after which it
+    flips the latent's sign (`flip_steps`) and a one-line summary for users."""
 
     label: str
     alias: str
@@ -84,26 +85,27 @@ class SamplerInfo:
     params: tuple[str, ...]
     knobs: tuple[str, ...]
     resamples: bool
+    flip_steps: frozenset[int]
     summary: str
 
 
 SAMPLERS = (
     SamplerInfo("Euler Dy", "k_euler_dy", sampling.sample_euler_dy,
-                CHURN_PARAMS, ("dy_steps",), True,
+                CHURN_PARAMS, ("dy_steps",), True, frozenset(),
                 "Euler a-like; on steps 2 and 3 a 2×2 sub-lattice gets an extra denoise. "
                 "Fewer limb and finger glitches, ~Euler a cost."),
     SamplerInfo("Euler SMEA Dy", "k_euler_smea_dy", sampling.sample_euler_smea_dy,
-                CHURN_PARAMS, ("smea_steps", "smea_dy_steps", "smea_scale"), True,
+                CHURN_PARAMS, ("smea_steps", "smea_dy_steps", "smea_scale"), True, frozenset(),
                 "Euler a-like; step 0 is refined on a 1.25× enlarged latent, step 1 on a sub-lattice. "
                 "Steadier large images, ~1.25× Euler a cost."),
     SamplerInfo("Euler Negative", "k_euler_negative", sampling.sample_euler_negative,
-                CHURN_PARAMS, (), False,
+                CHURN_PARAMS, (), False, sampling.FLIP_STEPS,
                 "Euler a-like; the model sees a sign-flipped latent at step 3. Different composition, same cost."),
     SamplerInfo("Euler Negative Dy", "k_euler_negative_dy", sampling.sample_euler_dy_negative,
-                CHURN_PARAMS, ("dy_steps",), True,
+                CHURN_PARAMS, ("dy_steps",), True, sampling.FLIP_STEPS,
                 "Euler Negative plus the Dy sub-step on steps 2 and 3."),
     SamplerInfo("Kohaku_LoNyu_Yog", "k_euler_Kohaku_LoNyu_Yog", sampling.sample_kohaku_lonyu_yog,
-                (*CHURN_PARAMS, "eta"), (), False,
+                (*CHURN_PARAMS, "eta"), (), False, frozenset(),
                 "First half: ancestral steps that average the model's view of the negated latent "
                 "(3 model calls a step); second half plain Euler. Use about 10 steps."),
 )
