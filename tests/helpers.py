@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
 import torch
 
 from smea_sampler.sampling import get_sigmas_karras
@@ -40,24 +39,24 @@ class GaussianDenoiser:
 
 
 class CallLog:
-    """Wraps a model and records every call: the input, its sigma vector and the step it belongs to."""
+    """Wraps a model and records every call: its input, sigma vector and extra_args."""
 
     def __init__(self, model=odd_model):
         self.model = model
         self.calls = []
-        self.step = None
 
     def __call__(self, x, sigma, **extra_args):
-        self.calls.append({"x": x.clone(), "sigma": sigma.clone(), "step": self.step, "extra_args": extra_args})
+        self.calls.append({"x": x.clone(), "sigma": sigma.clone(), "extra_args": extra_args})
         return self.model(x, sigma, **extra_args)
-
-    def on_step(self, info):
-        """A sampler callback: calls after it belong to the next step."""
-        self.step = info["i"] + 1
 
     @property
     def sizes(self):
         return [tuple(call["x"].shape[-2:]) for call in self.calls]
+
+    def steps(self, sigma_hats):
+        """The step of each call, found from its sigma among the run's σ̂ᵢ (every call of step i is at σ̂ᵢ)."""
+        hats = torch.as_tensor(sigma_hats, dtype=torch.float32)
+        return [int((hats - call["sigma"][0]).abs().argmin()) for call in self.calls]
 
 
 def seeded_noise(seed: int):
@@ -89,8 +88,3 @@ def churned_euler(model, x, sigmas, noise, s_churn=0.0, s_tmin=0.0, s_tmax=math.
         denoised = model(x, sigma_hat * x.new_ones(x.shape[0]))
         x = x + (x - denoised) / sigma_hat * (sigmas[i + 1] - sigma_hat)
     return x
-
-
-@pytest.fixture
-def sigmas10():
-    return karras(10)

@@ -1,0 +1,90 @@
+"""The one list of samplers and knobs that the WebUI glue, the demo and the docs read."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import torch
+
+import smea_sampler
+from smea_sampler import KNOBS, KNOBS_BY_NAME, SAMPLERS, label_of
+from smea_sampler.registry import default_knobs, parse_steps
+
+# SAMPLERS.md §3: the original's labels and aliases, so its PNG-info and X/Y/Z presets keep working.
+ORIGINAL = [
+    ("Euler Dy", "k_euler_dy", "sample_euler_dy"),
+    ("Euler SMEA Dy", "k_euler_smea_dy", "sample_euler_smea_dy"),
+    ("Euler Negative", "k_euler_negative", "sample_euler_negative"),
+    ("Euler Negative Dy", "k_euler_negative_dy", "sample_euler_dy_negative"),
+    ("Kohaku_LoNyu_Yog", "k_euler_Kohaku_LoNyu_Yog", "sample_kohaku_lonyu_yog"),
+]
+# WebUI 1.9+ splits "<sampler> <schedule>" at these suffixes (WEBUI.md §2).
+SCHEDULE_SUFFIXES = ("Automatic", "Uniform", "Karras", "Exponential", "Polyexponential", "SGM Uniform",
+                     "KL Optimal", "Align Your Steps", "Simple", "Normal", "DDIM", "Beta")
+
+
+def test_labels_aliases_and_functions_are_the_originals():
+    assert [(info.label, info.alias, info.function.__name__) for info in SAMPLERS] == ORIGINAL
+    assert all(getattr(smea_sampler, info.function.__name__) is info.function for info in SAMPLERS)
+
+
+def test_no_label_ends_like_a_schedule():
+    assert not [info.label for info in SAMPLERS if info.label.lower().endswith(
+        tuple(" " + suffix.lower() for suffix in SCHEDULE_SUFFIXES))]
+
+
+@pytest.mark.parametrize("info", SAMPLERS, ids=lambda info: info.label)
+def test_declared_parameters_are_exactly_what_the_function_takes(info):
+    signature = inspect.signature(info.function).parameters
+    common = ["model", "x", "sigmas", "extra_args", "callback", "disable"]
+    assert list(signature)[:6] == common
+    declared = set(info.params) | set(info.knobs) | {"noise_sampler"}
+    if info.resamples:
+        declared |= {"latent_attrs", "fallback"}
+    assert set(signature) - set(common) == declared
+    for name in info.knobs:
+        assert signature[name].default == KNOBS_BY_NAME[name].default
+
+
+def test_knob_defaults_are_the_original_look():
+    assert default_knobs(SAMPLERS[0]) == {"dy_steps": (2, 3)}
+    assert default_knobs(SAMPLERS[1]) == {"smea_steps": (0,), "smea_dy_steps": (1,), "smea_scale": 1.25}
+    assert {knob.name for knob in KNOBS} == {name for info in SAMPLERS for name in info.knobs}
+
+
+@pytest.mark.parametrize("knob", KNOBS, ids=lambda knob: knob.name)
+def test_knobs_round_trip_through_text(knob):
+    assert knob.parse(knob.format(knob.default)) == knob.default
+    assert knob.is_default(knob.default)
+
+
+@pytest.mark.parametrize(("text", "steps"), [("2,3", (2, 3)), (" 3 , 2 ", (2, 3)), ("", ()), ("none", ()),
+                                             ("[1, 4]", (1, 4)), ("5", (5,)), ("2,2", (2,))])
+def test_step_lists_parse_as_users_type_them(text, steps):
+    assert parse_steps(text) == steps
+
+
+@pytest.mark.parametrize("text", ["two", "-1", "1.5", "2,x"])
+def test_bad_step_lists_are_clear_errors(text):
+    with pytest.raises(ValueError, match="step"):
+        parse_steps(text)
+
+
+@pytest.mark.parametrize("text", ["0.5", "5", "nan"])
+def test_bad_scales_are_clear_errors(text):
+    with pytest.raises(ValueError, match="smea_scale"):
+        KNOBS_BY_NAME["smea_scale"].parse(text)
+
+
+def test_label_of_names_registered_and_other_functions():
+    assert label_of(SAMPLERS[3].function) == "Euler Negative Dy"
+    assert label_of(print) == "print"
+
+
+@pytest.mark.parametrize(("name", "value"), [("dy_steps", (-1,)), ("dy_steps", (1.0,)), ("smea_steps", (True,))])
+def test_samplers_reject_bad_knob_values(name, value):
+    info = next(info for info in SAMPLERS if name in info.knobs)
+    with pytest.raises(ValueError, match=name):
+        info.function(lambda x, s: x, torch.zeros(1, 4, 8, 8), torch.tensor([1.0, 0.0]), disable=True,
+                      **{name: value})
