@@ -1,0 +1,113 @@
+"""A test double of the Stable Diffusion WebUI, to test the extension's glue (scripts/, preload.py) on the CPU.
+
+The real WebUI cannot be imported here (it needs its own repositories, gradio and a checkpoint;
+WEBUI.md §6), so this package provides the names the glue and the WebUI's sampling path use, each
+file following the WebUI file of the same name at AUTOMATIC1111 v1.10.1 (82a973c) in what it keeps:
+
+| double                                   | follows (v1.10.1 unless said)                               |
+|------------------------------------------|-------------------------------------------------------------|
+| modules/options.py                       | modules/options.py                                          |
+| modules/shared_cmd_options.py            | modules/shared_cmd_options.py, cmd_args.py                  |
+| modules/shared.py                        | modules/shared.py, shared_options.py, shared_state.py       |
+| modules/sd_samplers.py                   | modules/sd_samplers.py; add_sampler: Forge dfdcbab6         |
+| modules/sd_samplers_common.py            | modules/sd_samplers_common.py                               |
+| modules/sd_samplers_kdiffusion.py        | modules/sd_samplers_kdiffusion.py                           |
+| modules/sd_samplers_cfg_denoiser.py      | modules/sd_samplers_cfg_denoiser.py                         |
+| modules/rng.py                           | modules/rng.py                                              |
+| modules/processing.py                    | modules/processing.py (no text encoder, no VAE)             |
+| modules/infotext_utils.py                | modules/infotext_utils.py                                   |
+| modules/script_callbacks.py, scripts.py, | modules/script_callbacks.py, scripts.py, script_loading.py  |
+|   script_loading.py                      |                                                             |
+| modules/sd_models.py                     | a loaded checkpoint: toy SD1 / inpainting / Forge flow model|
+| scripts/xyz_grid.py                      | scripts/xyz_grid.py                                         |
+| k_diffusion/                             | k-diffusion ab527a9; ForgeScheduleLinker: Forge dfdcbab6    |
+| gradio.py                                | the gradio component classes settings name                  |
+
+Flavours of install(): "a1111" (v1.10.1); "forge" (sd_samplers.add_sampler, as Forge dfdcbab6 has
+it); "reforge" (four of our labels built in, as reForge 3b56b268's sd_samplers_kdiffusion.py lists
+them); "v1.5" (SamplerData without total_steps: v1.5's KDiffusionSampler takes only k-diffusion
+function names, so a callable cannot be registered).
+
+It never imports smea_sampler: it doubles the host, not the package under test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections import namedtuple
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).parent
+REPO = ROOT.parents[1]
+GLUE = REPO / "scripts" / "smea_samplers.py"
+XYZ = ROOT / "scripts" / "xyz_grid.py"
+TOP_LEVEL = ("modules", "k_diffusion", "gradio")
+MODULES = ("options", "shared", "sd_models", "rng", "sd_samplers_common", "sd_samplers_cfg_denoiser",
+           "sd_samplers_kdiffusion", "sd_samplers", "infotext_utils", "processing", "script_callbacks",
+           "script_loading", "scripts")
+FLAVORS = ("a1111", "forge", "reforge", "v1.5")
+
+
+def provided(name: str) -> bool:
+    return name.split(".")[0] in TOP_LEVEL
+
+
+def install(flavor: str = "a1111", argv=()) -> SimpleNamespace:
+    """Put a fresh double into sys.modules; returns its modules as attributes, plus what uninstall() restores."""
+    assert flavor in FLAVORS, flavor
+    saved = {name: module for name, module in sys.modules.items() if provided(name)}
+    for name in saved:
+        del sys.modules[name]
+    saved_path = list(sys.path)
+    sys.path.insert(0, str(ROOT))
+
+    # As shared_cmd_options does: extensions' preload(parser) first, then the command line is parsed.
+    cmd = importlib.import_module("modules.shared_cmd_options")
+    script_loading = importlib.import_module("modules.script_loading")
+    script_loading.load_module(str(REPO / "preload.py")).preload(cmd.parser)
+    cmd.cmd_opts = cmd.parser.parse_args(list(argv))
+
+    webui = SimpleNamespace(**{name: importlib.import_module(f"modules.{name}") for name in MODULES})
+    webui.flavor, webui.saved_modules, webui.saved_path = flavor, saved, saved_path
+    webui.xyz_grid = None
+    if flavor == "forge":
+        webui.sd_samplers.add_sampler = webui.sd_samplers.forge_add_sampler
+    elif flavor == "reforge":
+        add_reforge_builtins(webui)
+    elif flavor == "v1.5":
+        webui.sd_samplers_common.SamplerData = namedtuple("SamplerData", ["name", "constructor", "aliases", "options"])
+    return webui
+
+
+def add_reforge_builtins(webui):
+    entries = webui.sd_samplers_kdiffusion.reforge_samplers_data()
+    webui.sd_samplers.all_samplers.extend(entries)
+    webui.sd_samplers.all_samplers_map.update((data.name, data) for data in entries)
+    webui.sd_samplers.set_samplers()
+
+
+def load_scripts(webui):
+    """The WebUI's load_scripts() over the built-in X/Y/Z script and ours; returns our module (None if it failed:
+    the WebUI reports such a failure and goes on, see webui.scripts.load_errors)."""
+    webui.scripts.load_scripts([(XYZ, ROOT / "scripts"), (GLUE, REPO)])
+    modules = {Path(data.path).name: data.module for data in webui.scripts.scripts_data}
+    webui.xyz_grid = modules.get("xyz_grid.py")
+    return webui.script_loading.loaded_scripts.get(str(GLUE))
+
+
+def import_glue(webui):
+    """Import scripts/smea_samplers.py as load_module does, letting any exception out (the WebUI would catch it)."""
+    sys.path.insert(0, str(REPO))
+    try:
+        return webui.script_loading.load_module(str(GLUE))
+    finally:
+        sys.path.remove(str(REPO))
+
+
+def uninstall(webui):
+    for name in [name for name in sys.modules if provided(name)]:
+        del sys.modules[name]
+    sys.modules.update(webui.saved_modules)
+    sys.path[:] = webui.saved_path

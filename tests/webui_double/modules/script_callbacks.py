@@ -1,0 +1,30 @@
+"""Double of modules/script_callbacks.py (v1.10.1): the two callback kinds the glue may use.
+
+load_scripts() clears every callback before it imports the scripts again ("Reload UI"), so a script
+registers its callbacks at import time, each load.
+"""
+
+callback_map = {"callbacks_before_ui": [], "callbacks_ui_settings": []}
+
+
+def clear_callbacks():
+    for callback_list in callback_map.values():
+        callback_list.clear()
+
+
+def on_before_ui(callback, *, name=None):
+    callback_map["callbacks_before_ui"].append(callback)
+
+
+def on_ui_settings(callback, *, name=None):
+    callback_map["callbacks_ui_settings"].append(callback)
+
+
+def before_ui_callback():
+    for callback in callback_map["callbacks_before_ui"]:
+        callback()
+
+
+def ui_settings_callback():
+    for callback in callback_map["callbacks_ui_settings"]:
+        callback()
