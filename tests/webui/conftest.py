@@ -1,0 +1,27 @@
+"""Fixtures for the WebUI glue tests: a fresh WebUI double per test, removed from sys.modules afterwards."""
+
+import pytest
+
+from tests import webui_double
+
+
+@pytest.fixture
+def make_webui():
+    """make(flavor="a1111", argv=(), load=True): install a double; with load, run its load_scripts() over the
+    X/Y/Z script and ours (webui.glue is then our loaded module)."""
+    installed = []
+
+    def make(flavor="a1111", argv=(), load=True):
+        webui = webui_double.install(flavor, argv)
+        installed.append(webui)
+        webui.glue = webui_double.load_scripts(webui) if load else None
+        return webui
+
+    yield make
+    for webui in reversed(installed):
+        webui_double.uninstall(webui)
+
+
+@pytest.fixture
+def webui(make_webui):
+    return make_webui()

@@ -1,0 +1,162 @@
+"""Registration in the WebUI (WEBUI.md §1, §2): what the dropdowns, the API, infotext and the samplers see."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import sys
+
+import pytest
+
+from smea_sampler import SAMPLERS
+from tests import webui_double
+from tests.webui.support import LABELS, records, txt2img
+
+
+def ours(webui):
+    return [data for data in webui.sd_samplers.all_samplers if data.name in LABELS]
+
+
+def test_every_sampler_is_listed_once_with_its_alias_after_the_built_ins(webui):
+    names = [data.name for data in webui.sd_samplers.all_samplers]
+    assert names == ["Euler a", "Euler", *LABELS]
+    assert webui.sd_samplers.visible_sampler_names() == names  # the txt2img, img2img and hires-fix dropdowns
+    assert webui.sd_samplers.samplers is webui.sd_samplers.all_samplers  # set_samplers() ran
+    for info in SAMPLERS:
+        assert webui.sd_samplers.all_samplers_map[info.label].aliases == [info.alias]
+        assert webui.sd_samplers.samplers_map[info.label.lower()] == info.label
+        assert webui.sd_samplers.samplers_map[info.alias.lower()] == info.label
+
+
+def test_api_sampler_options_are_plain_strings_ints_or_bools(webui):
+    # /sdapi/v1/samplers validates options as dict[str, str]; pydantic coerces these, not None or objects.
+    for data in ours(webui):
+        assert all(isinstance(value, (str, int, bool)) for value in data.options.values())
+        assert data.options == {"uses_ensd": True}
+
+
+def test_the_registered_callable_shows_the_webui_parameters_and_keys_its_extra_params(webui):
+    extra_params = webui.sd_samplers_kdiffusion.sampler_extra_params
+    for info, data in zip(SAMPLERS, ours(webui), strict=True):
+        sampler = data.constructor(webui.shared.sd_model)
+        assert isinstance(sampler, webui.sd_samplers_kdiffusion.KDiffusionSampler)
+        parameters = list(inspect.signature(sampler.func).parameters)
+        assert parameters == ["model", "x", "sigmas", "extra_args", "callback", "disable", *info.params]
+        # keyed by the very callable KDiffusionSampler looks up, not by a name it never uses
+        assert extra_params[sampler.func] == ["s_churn", "s_tmin", "s_tmax", "s_noise"]
+        assert sampler.extra_params == ["s_churn", "s_tmin", "s_tmax", "s_noise"]
+    assert not any(isinstance(key, str) and key.startswith("sample_euler_") for key in extra_params)
+
+
+def test_reload_ui_adds_nothing_twice_and_logs_nothing(webui, caplog):
+    before = list(webui.sd_samplers.all_samplers)
+    extra_params = dict(webui.sd_samplers_kdiffusion.sampler_extra_params)
+    with caplog.at_level(logging.INFO):
+        glue = webui_double.load_scripts(webui)  # "Reload UI" imports every script again
+    assert glue is not webui.glue
+    assert webui.sd_samplers.all_samplers == before
+    assert webui.sd_samplers_kdiffusion.sampler_extra_params == extra_params
+    assert not records(caplog, level=logging.INFO)
+    webui.script_callbacks.before_ui_callback()
+    webui.script_callbacks.before_ui_callback()
+    labels = [option.label for option in webui.xyz_grid.axis_options]
+    assert len(labels) == len(set(labels))
+
+
+def test_labels_another_provider_has_are_left_to_it_with_one_log_line(make_webui, caplog):
+    with caplog.at_level(logging.INFO):
+        webui = make_webui("reforge")
+    builtin = [label for label, *_ in webui.sd_samplers_kdiffusion.reforge_additional_samplers]
+    names = [data.name for data in webui.sd_samplers.all_samplers]
+    assert all(names.count(label) == 1 for label in LABELS)
+    assert names[-1] == "Kohaku_LoNyu_Yog"  # the one reForge does not have
+    for label in builtin:
+        assert webui.sd_samplers.all_samplers_map[label].constructor.__module__ == "modules.sd_samplers_kdiffusion"
+    [line] = records(caplog, level=logging.INFO)
+    message = line.getMessage()
+    assert all(repr(label) in message for label in builtin) and "modules.sd_samplers_kdiffusion" in message
+    assert "Kohaku" not in message
+
+
+def test_knobs_of_samplers_left_to_another_provider_get_no_settings(make_webui):
+    webui = make_webui("reforge")  # only Kohaku_LoNyu_Yog is ours there, and it has no knobs
+    assert not [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")]
+    webui.script_callbacks.before_ui_callback()
+    assert [option.label for option in webui.xyz_grid.axis_options] == ["Nothing", "Seed", "Sampler", "Sigma Churn"]
+
+
+def test_forge_registers_through_add_sampler(make_webui, monkeypatch):
+    webui = make_webui("forge", load=False)
+    added = []
+    forge_add_sampler = webui.sd_samplers.add_sampler
+    monkeypatch.setattr(webui.sd_samplers, "add_sampler",
+                        lambda data: (added.append(data.name), forge_add_sampler(data)))
+    old_map = webui.sd_samplers.all_samplers_map
+    webui.glue = webui_double.load_scripts(webui)
+    assert added == LABELS
+    assert webui.sd_samplers.all_samplers_map is not old_map  # Forge rebuilds its map
+    assert all(label in webui.sd_samplers.all_samplers_map for label in LABELS)
+    assert webui.sd_samplers.samplers_map["k_euler_smea_dy"] == "Euler SMEA Dy"
+    result, _ = txt2img(webui, "Euler SMEA Dy", steps=4)
+    assert result.images.shape == (1, 4, 8, 8)
+
+
+def test_an_unknown_webui_is_left_untouched_with_one_log_line(make_webui, caplog):
+    webui = make_webui(load=False)
+    del webui.sd_samplers.all_samplers_map
+    samplers = list(webui.sd_samplers.all_samplers)
+    extra_params = dict(webui.sd_samplers_kdiffusion.sampler_extra_params)
+    settings = set(webui.shared.opts.data_labels)
+    with caplog.at_level(logging.INFO):
+        glue = webui_double.import_glue(webui)  # raises if anything escapes the script's import
+    assert glue.setup() is None
+    lines = records(caplog, level=logging.INFO)
+    assert len(lines) == 2 and lines[0].getMessage() == lines[1].getMessage()  # once per setup() call
+    assert "modules.sd_samplers has no all_samplers_map" in lines[0].getMessage()
+    assert webui.sd_samplers.all_samplers == samplers
+    assert webui.sd_samplers_kdiffusion.sampler_extra_params == extra_params
+    assert set(webui.shared.opts.data_labels) == settings
+    assert not any(webui.script_callbacks.callback_map.values())
+
+
+def test_webui_1_5_is_refused_with_one_log_line(make_webui, caplog):
+    webui = make_webui("v1.5", load=False)
+    samplers = list(webui.sd_samplers.all_samplers)
+    with caplog.at_level(logging.INFO):
+        webui_double.import_glue(webui)
+    [line] = records(caplog, level=logging.INFO)
+    assert "older than 1.6" in line.getMessage()
+    assert webui.sd_samplers.all_samplers == samplers
+
+
+def test_a_webui_module_that_cannot_be_imported_adds_nothing(make_webui, monkeypatch, caplog):
+    webui = make_webui(load=False)
+    monkeypatch.setitem(sys.modules, "modules.scripts", None)  # makes `import modules.scripts` fail
+    with caplog.at_level(logging.INFO):
+        webui_double.import_glue(webui)
+    [line] = records(caplog, level=logging.INFO)
+    assert "cannot import modules.scripts" in line.getMessage()
+    assert [data.name for data in webui.sd_samplers.all_samplers] == ["Euler a", "Euler"]
+    assert not [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")]
+
+
+def test_a_surprise_while_building_the_entries_adds_nothing(make_webui, caplog):
+    webui = make_webui(load=False)
+
+    class SamplerData(webui.sd_samplers_common.SamplerData):  # a WebUI whose SamplerData takes more fields
+        def __new__(cls, name, constructor, aliases, options, extra):
+            return super().__new__(cls, name, constructor, aliases, options)
+
+    webui.sd_samplers_common.SamplerData = SamplerData
+    with caplog.at_level(logging.INFO):
+        webui_double.import_glue(webui)
+    [line] = records(caplog, level=logging.INFO)
+    assert "TypeError" in line.getMessage()
+    assert [data.name for data in webui.sd_samplers.all_samplers] == ["Euler a", "Euler"]
+    assert not [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")]
+
+
+@pytest.mark.parametrize("flavor", ["a1111", "forge"])
+def test_loading_reports_no_error_to_the_webui(make_webui, flavor):
+    webui = make_webui(flavor)
+    assert webui.glue is not None and webui.scripts.load_errors == []

@@ -1,0 +1,131 @@
+"""The knobs in the WebUI: Settings entries, infotext keys that PNG Info restores, and X/Y/Z plot axes."""
+
+from __future__ import annotations
+
+import pytest
+
+from smea_sampler import KNOBS, KNOBS_BY_NAME, SAMPLERS_BY_LABEL
+from tests.webui.support import Spy, txt2img
+
+KEYS = {knob.name: f"smea_sampler_{knob.name}" for knob in KNOBS}
+# Values a user may set, per knob, with what the sampler function must receive.
+EXAMPLES = {
+    "dy_steps": [("3", (3,)), ("2, 4", (2, 4)), ("none", ()), ("", ())],
+    "smea_steps": [("1", (1,)), ("0,2", (0, 2))],
+    "smea_dy_steps": [("none", ()), ("1;3", (1, 3))],
+    "smea_scale": [(1.5, 1.5), ("2", 2.0)],
+}
+
+
+def knob_labels_in(infotext):
+    return {knob.label for knob in KNOBS if f"{knob.label}:" in infotext}
+
+
+def test_each_knob_is_a_setting_restored_from_its_infotext_key(webui):
+    labels = webui.shared.opts.data_labels
+    for knob in KNOBS:
+        option = labels[KEYS[knob.name]]
+        assert (option.label, option.infotext, option.section) == (knob.label, knob.label, ("smea_samplers",
+                                                                                              "SMEA samplers"))
+        assert knob.help in option.comment_after
+    assert labels[KEYS["smea_scale"]].component.__name__ == "Slider"
+    assert labels[KEYS["smea_scale"]].default == 1.25
+    assert labels[KEYS["dy_steps"]].component is None  # the WebUI shows a textbox for a str setting
+    assert [labels[KEYS[name]].default for name in ("dy_steps", "smea_steps", "smea_dy_steps")] == ["2,3", "0", "1"]
+
+
+@pytest.mark.parametrize("knob", KNOBS, ids=lambda knob: knob.name)
+def test_setting_values_read_back_as_what_they_stand_for(webui, knob):
+    glue = webui.glue
+    for text, value in EXAMPLES[knob.name]:
+        assert knob.parse(text) == value
+        stored = glue.setting_value(knob, value)
+        assert stored != "" and knob.parse(stored) == value  # "" would be dropped by the infotext parser
+
+
+def test_settings_reach_only_the_samplers_that_take_them(webui):
+    spy = Spy()
+    chosen = ("Euler Dy", "Euler SMEA Dy", "Euler Negative")
+    labels = spy.register(webui, [SAMPLERS_BY_LABEL[label] for label in chosen])
+    opts = webui.shared.opts
+    opts.smea_sampler_dy_steps, opts.smea_sampler_smea_scale = "3", 1.5
+    results = [txt2img(webui, label, steps=6)[0] for label in labels]
+    dy, smea, negative = spy.calls
+    assert dy["dy_steps"] == (3,) and "smea_scale" not in dy
+    assert smea["smea_scale"] == 1.5 and smea["smea_steps"] == (0,) and "dy_steps" not in smea
+    assert not {"dy_steps", "smea_scale"} & set(negative)
+    assert [knob_labels_in(result.infotexts[0]) for result in results] == [{"Dy steps"}, {"SMEA scale"}, set()]
+
+
+def test_default_knobs_leave_the_infotext_alone(webui):
+    for label in ("Euler Dy", "Euler SMEA Dy", "Euler Negative Dy"):
+        result, _ = txt2img(webui, label, steps=6)
+        assert knob_labels_in(result.infotexts[0]) == set()
+
+
+def test_non_default_knobs_round_trip_through_png_info(webui):
+    """Generate, parse the infotext as PNG Info does, paste its overrides into a new job: same knobs arrive."""
+    spy = Spy()
+    [label] = spy.register(webui, [SAMPLERS_BY_LABEL["Euler SMEA Dy"]])
+    opts = webui.shared.opts
+    opts.smea_sampler_smea_steps, opts.smea_sampler_smea_dy_steps, opts.smea_sampler_smea_scale = "0,2", "", 2.0
+    result, _ = txt2img(webui, label, steps=6)
+    assert 'SMEA steps: "0,2"' in result.infotexts[0] and "SMEA Dy steps: none" in result.infotexts[0]
+
+    for name in ("smea_steps", "smea_dy_steps", "smea_scale"):  # back to defaults, as on another machine
+        setattr(opts, KEYS[name], opts.get_default(KEYS[name]))
+    params = webui.infotext_utils.parse_generation_parameters(result.infotexts[0])
+    overrides = {key: value for _, key, value in webui.infotext_utils.get_override_settings(params)}
+    assert overrides == {KEYS["smea_steps"]: "0,2", KEYS["smea_dy_steps"]: "none", KEYS["smea_scale"]: 2.0}
+    txt2img(webui, label, steps=6, override_settings=overrides)
+    first, pasted = spy.calls
+    assert [pasted[name] for name in ("smea_steps", "smea_dy_steps", "smea_scale")] == [(0, 2), (), 2.0]
+    assert all(first[name] == pasted[name] for name in ("smea_steps", "smea_dy_steps", "smea_scale"))
+    assert opts.smea_sampler_smea_scale == 1.25  # overrides are undone after the job
+
+
+def test_an_invalid_setting_stops_the_job_with_a_message_naming_it(webui):
+    webui.shared.opts.smea_sampler_dy_steps = "two"
+    with pytest.raises(ValueError, match="Euler Dy: the setting 'Dy steps' = 'two' is not valid"):
+        txt2img(webui, "Euler Dy", steps=6)
+
+
+def test_each_knob_is_an_xyz_axis_added_before_the_ui(webui):
+    assert [option.label for option in webui.xyz_grid.axis_options][-1] == "Sigma Churn"  # not before on_before_ui
+    webui.script_callbacks.before_ui_callback()
+    axes = {option.label: option for option in webui.xyz_grid.axis_options}
+    assert [axes[knob.label].type for knob in KNOBS] == [str, str, str, float]
+
+
+def test_xyz_axis_overrides_each_cell_and_writes_only_its_own_infotext(webui):
+    spy = Spy()
+    [label] = spy.register(webui, [SAMPLERS_BY_LABEL["Euler Dy"]])
+    webui.script_callbacks.before_ui_callback()
+    p = webui.processing.StableDiffusionProcessingTxt2Img(sampler_name=label, steps=6)
+    results = webui.xyz_grid.Script().run(p, "Dy steps", '3, 2;3, none, "1,4"')
+    assert [call["dy_steps"] for call in spy.calls] == [(3,), (2, 3), (), (1, 4)]
+    infotexts = [result.infotexts[0] for result in results]
+    assert "Dy steps: 3" in infotexts[0]
+    assert "Dy steps" not in infotexts[1]  # default: the entry an earlier cell left in the shared dict is gone
+    assert "Dy steps: none" in infotexts[2] and 'Dy steps: "1,4"' in infotexts[3]
+    assert webui.shared.opts.smea_sampler_dy_steps == "2,3"
+
+
+@pytest.mark.parametrize(("axis", "values", "message"), [
+    ("Dy steps", "3, x", "'x' is not a valid Dy steps"),
+    ("SMEA Dy steps", "-1", "'-1' is not a valid SMEA Dy steps"),
+    ("SMEA scale", "1.5, 9", "9.0 is not a valid SMEA scale"),
+])
+def test_invalid_xyz_values_are_refused_before_anything_runs(webui, axis, values, message):
+    webui.script_callbacks.before_ui_callback()
+    p = webui.processing.StableDiffusionProcessingTxt2Img(sampler_name="Euler SMEA Dy", steps=6)
+    with pytest.raises(RuntimeError, match=message):
+        webui.xyz_grid.Script().run(p, axis, values)
+    assert webui.shared.sd_model.calls == []
+
+
+def test_knob_labels_are_distinct_from_the_webuis_own_infotext_keys(webui):
+    theirs = {option.infotext for key, option in webui.shared.opts.data_labels.items()
+              if option.infotext and not key.startswith("smea_sampler_")}
+    assert not theirs & {knob.label for knob in KNOBS}
+    assert set(KNOBS_BY_NAME) == set(KEYS)
