@@ -101,43 +101,36 @@ def test_forge_registers_through_add_sampler(make_webui, monkeypatch):
     assert result.images.shape == (1, 4, 8, 8)
 
 
-def test_an_unknown_webui_is_left_untouched_with_one_log_line(make_webui, caplog):
-    webui = make_webui(load=False)
-    del webui.sd_samplers.all_samplers_map
+def refusal(webui, caplog):
+    """Import the glue into a WebUI it does not fit; check it added nothing and said so in one line; the line."""
     samplers = list(webui.sd_samplers.all_samplers)
     extra_params = dict(webui.sd_samplers_kdiffusion.sampler_extra_params)
     settings = set(webui.shared.opts.data_labels)
     with caplog.at_level(logging.INFO):
         glue = webui_double.import_glue(webui)  # raises if anything escapes the script's import
-    assert glue.setup() is None
-    lines = records(caplog, level=logging.INFO)
-    assert len(lines) == 2 and lines[0].getMessage() == lines[1].getMessage()  # once per setup() call
-    assert "modules.sd_samplers has no all_samplers_map" in lines[0].getMessage()
+    [line] = records(caplog, level=logging.INFO)
     assert webui.sd_samplers.all_samplers == samplers
     assert webui.sd_samplers_kdiffusion.sampler_extra_params == extra_params
     assert set(webui.shared.opts.data_labels) == settings
     assert not any(webui.script_callbacks.callback_map.values())
+    assert glue.setup() is None
+    return line.getMessage()
+
+
+def test_a_webui_without_all_samplers_map_is_left_untouched_with_one_log_line(make_webui, caplog):
+    webui = make_webui(load=False)
+    del webui.sd_samplers.all_samplers_map
+    assert "modules.sd_samplers has no all_samplers_map" in refusal(webui, caplog)
 
 
 def test_webui_1_5_is_refused_with_one_log_line(make_webui, caplog):
-    webui = make_webui("v1.5", load=False)
-    samplers = list(webui.sd_samplers.all_samplers)
-    with caplog.at_level(logging.INFO):
-        webui_double.import_glue(webui)
-    [line] = records(caplog, level=logging.INFO)
-    assert "older than 1.6" in line.getMessage()
-    assert webui.sd_samplers.all_samplers == samplers
+    assert "older than 1.6" in refusal(make_webui("v1.5", load=False), caplog)
 
 
 def test_a_webui_module_that_cannot_be_imported_adds_nothing(make_webui, monkeypatch, caplog):
     webui = make_webui(load=False)
     monkeypatch.setitem(sys.modules, "modules.scripts", None)  # makes `import modules.scripts` fail
-    with caplog.at_level(logging.INFO):
-        webui_double.import_glue(webui)
-    [line] = records(caplog, level=logging.INFO)
-    assert "cannot import modules.scripts" in line.getMessage()
-    assert [data.name for data in webui.sd_samplers.all_samplers] == ["Euler a", "Euler"]
-    assert not [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")]
+    assert "cannot import modules.scripts" in refusal(webui, caplog)
 
 
 def test_a_surprise_while_building_the_entries_adds_nothing(make_webui, caplog):
@@ -148,12 +141,7 @@ def test_a_surprise_while_building_the_entries_adds_nothing(make_webui, caplog):
             return super().__new__(cls, name, constructor, aliases, options)
 
     webui.sd_samplers_common.SamplerData = SamplerData
-    with caplog.at_level(logging.INFO):
-        webui_double.import_glue(webui)
-    [line] = records(caplog, level=logging.INFO)
-    assert "TypeError" in line.getMessage()
-    assert [data.name for data in webui.sd_samplers.all_samplers] == ["Euler a", "Euler"]
-    assert not [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")]
+    assert "TypeError" in refusal(webui, caplog)
 
 
 @pytest.mark.parametrize("flavor", ["a1111", "forge"])
