@@ -44,8 +44,8 @@ NEEDS = {
 }
 # Schedules of flow-matching models: Forge's backend/modules/k_prediction.py predictors and the
 # ComfyUI-style model_sampling classes of reForge's ldm_patched/modules/model_sampling.py.
-FLOW_SCHEDULES = frozenset({"PredictionFlux", "PredictionDiscreteFlow", "PredictionFlow",
-                            "CONST", "ModelSamplingDiscreteFlow", "ModelSamplingFlux"})
+FLOW_SCHEDULES = frozenset({"PredictionFlux", "PredictionDiscreteFlow", "PredictionFlow", "CONST", "COSMOS_RFLOW",
+                            "ModelSamplingDiscreteFlow", "ModelSamplingFlux", "ModelSamplingCosmosRFlow"})
 
 
 class Incompatible(Exception):
