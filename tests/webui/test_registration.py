@@ -148,3 +148,14 @@ def test_a_surprise_while_building_the_entries_adds_nothing(make_webui, caplog):
 def test_loading_reports_no_error_to_the_webui(make_webui, flavor):
     webui = make_webui(flavor)
     assert webui.glue is not None and webui.scripts.load_errors == []
+
+
+def test_the_double_leaves_sys_modules_and_sys_path_as_it_found_them():
+    modules_before, path_before = set(sys.modules), list(sys.path)
+    webui = webui_double.install("forge")
+    webui_double.load_scripts(webui)
+    assert "modules.sd_samplers" in sys.modules
+    webui_double.uninstall(webui)
+    assert not {name for name in sys.modules if name.split(".")[0] in ("modules", "k_diffusion", "gradio")}
+    assert not [name for name in set(sys.modules) - modules_before if not name.startswith("smea_sampler")]
+    assert sys.path == path_before
