@@ -17,8 +17,7 @@ from types import SimpleNamespace
 
 import torch
 
-from smea_sampler import KNOBS, KNOBS_BY_NAME, SAMPLERS
-from smea_sampler.registry import CHURN_PARAMS
+from smea_sampler import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS
 
 logger = logging.getLogger("smea_sampler.webui")
 
@@ -28,9 +27,12 @@ LATENT_ATTRS = ("init_latent", "mask", "nmask")
 # Every sampler draws its noise from p.rng, which eta noise seed delta reseeds, so ENSD belongs in the infotext.
 # Option values must stay str/int/bool: the API's SamplerItem.options is dict[str, str].
 OPTIONS = {"uses_ensd": True}
+# The WebUI counts model calls to place prompt edits, the refiner switch and "skip early CFG"; second_order
+# tells it a sampler makes about two calls per step.
+TWO_CALLS_PER_STEP = {"second_order": True}
 SECTION = ("smea_samplers", "SMEA samplers")
 CATEGORY = "sd"  # 1.7+ groups settings sections by category; "sd" is where "Sampler parameters" lives
-SCALE_SLIDER = {"minimum": 1.0, "maximum": 4.0, "step": 0.05}  # smea_sampler.sampling.check_scale's range
+SLIDER_STEP = 0.05
 STRICT_FLAG = "smea_strict"  # preload.py's --smea-strict
 MARK = "smea_sampler_label"  # set on our constructors, so that "Reload UI" recognises the entries it made itself
 # The WebUI modules the glue uses and what it needs of each; a missing one means a WebUI this glue does not know.
@@ -85,15 +87,13 @@ def option_key(knob) -> str:
 
 
 def is_number(knob) -> bool:
-    """A knob set with a slider (the SMEA scale); the others are step lists typed in a textbox."""
-    return isinstance(knob.default, float)
+    """A knob set with a slider (the SMEA scale, which has bounds); the others are step lists typed in a textbox."""
+    return knob.bounds is not None
 
 
 def setting_value(knob, value):
-    """value as its setting stores it and the infotext shows it: a float, or the step list as text.
-
-    No steps is written "none", not "": the WebUI's infotext parser drops an empty value."""
-    return float(value) if is_number(knob) else (knob.format(value) or "none")
+    """value as its setting stores it and the infotext shows it: a float, or the step list as text."""
+    return float(value) if is_number(knob) else knob.format(value)
 
 
 def option_info(host, knob):
@@ -101,8 +101,10 @@ def option_info(host, knob):
     if is_number(knob):
         import gradio as gr  # the WebUI imported it long before it loads scripts
 
-        info = host.shared.OptionInfo(knob.default, knob.label, gr.Slider, dict(SCALE_SLIDER),
-                                      section=SECTION, infotext=knob.label)
+        low, high = knob.bounds
+        slider = {"minimum": low, "maximum": high, "step": SLIDER_STEP}
+        info = host.shared.OptionInfo(knob.default, knob.label, gr.Slider, slider, section=SECTION,
+                                      infotext=knob.label)
     else:
         info = host.shared.OptionInfo(setting_value(knob, knob.default), knob.label, section=SECTION,
                                       infotext=knob.label)
@@ -270,7 +272,8 @@ def sampler_entry(host, info):
         return host.sd_samplers_kdiffusion.KDiffusionSampler(function, model)
 
     setattr(constructor, MARK, info.label)
-    return function, host.sd_samplers_common.SamplerData(info.label, constructor, [info.alias], dict(OPTIONS))
+    options = {**OPTIONS, **(TWO_CALLS_PER_STEP if info.calls_per_step == 2 else {})}
+    return function, host.sd_samplers_common.SamplerData(info.label, constructor, [info.alias], options)
 
 
 def foreign_entries(present: dict, infos) -> list:

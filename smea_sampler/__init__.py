@@ -4,7 +4,7 @@ Kohaku_LoNyu_Yog) as pure-torch functions with k-diffusion's signature.
 This package never imports the Stable Diffusion WebUI; `scripts/` adapts it.
 """
 
-from .registry import KNOBS, KNOBS_BY_NAME, SAMPLERS, SAMPLERS_BY_LABEL, Knob, SamplerInfo, label_of
+from .registry import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS, SAMPLERS_BY_LABEL, Knob, SamplerInfo, label_of
 from .sampling import (
     sample_euler_dy,
     sample_euler_dy_negative,
@@ -15,6 +15,7 @@ from .sampling import (
 from .substeps import SubSteps
 
 __all__ = [
+    "CHURN_PARAMS",
     "KNOBS",
     "KNOBS_BY_NAME",
     "SAMPLERS",

@@ -16,8 +16,10 @@ from . import sampling
 
 
 def format_steps(steps) -> str:
-    """Step indices as the comma list users type, e.g. (2, 3) -> "2,3"; no step -> ""."""
-    return ",".join(str(i) for i in sorted(steps))
+    """Step indices as the comma list users type, e.g. (2, 3) -> "2,3"; no step -> "none".
+
+    Not "": the WebUI's infotext parser drops a key whose value is empty."""
+    return ",".join(str(i) for i in sorted(steps)) or "none"
 
 
 def parse_steps(text: str) -> tuple[int, ...]:
@@ -40,7 +42,8 @@ def parse_scale(text) -> float:
 @dataclass(frozen=True)
 class Knob:
     """A parameter of ours beyond k-diffusion's: its keyword, its user-facing label (also the
-    infotext key), its default (the original look) and how it reads from and writes to text."""
+    infotext key), its default (the original look), how it reads from and writes to text, and
+    for a number its (low, high) bounds."""
 
     name: str
     label: str
@@ -48,6 +51,7 @@ class Knob:
     help: str
     parse: Callable[[str], Any]
     format: Callable[[Any], str]
+    bounds: tuple[float, float] | None = None
 
     def is_default(self, value) -> bool:
         return self.parse(self.format(value)) == self.parse(self.format(self.default))
@@ -65,7 +69,7 @@ KNOBS = (
          parse_steps, format_steps),
     Knob("smea_scale", "SMEA scale", sampling.SMEA_SCALE,
          "Euler SMEA Dy: how much the SMEA sub-step enlarges the latent (1 to 4)",
-         parse_scale, lambda value: f"{float(value):g}"),
+         parse_scale, lambda value: f"{float(value):g}", sampling.SMEA_SCALE_RANGE),
 )
 KNOBS_BY_NAME = {knob.name: knob for knob in KNOBS}
 
@@ -77,7 +81,8 @@ class SamplerInfo:
     """One sampler: WebUI label and alias, the function, the k-diffusion parameters it takes
     (`params`), our knobs (`knobs`), whether it calls the model on a resampled latent
     (`resamples`: it then takes `latent_attrs` and `fallback`), the steps after which it
-    flips the latent's sign (`flip_steps`) and a one-line summary for users."""
+    flips the latent's sign (`flip_steps`), its model calls per step on average (a host that
+    counts calls to place prompt edits needs it) and a one-line summary for users."""
 
     label: str
     alias: str
@@ -86,26 +91,27 @@ class SamplerInfo:
     knobs: tuple[str, ...]
     resamples: bool
     flip_steps: frozenset[int]
+    calls_per_step: int
     summary: str
 
 
 SAMPLERS = (
     SamplerInfo("Euler Dy", "k_euler_dy", sampling.sample_euler_dy,
-                CHURN_PARAMS, ("dy_steps",), True, frozenset(),
+                CHURN_PARAMS, ("dy_steps",), True, frozenset(), 1,
                 "Euler a-like; on steps 2 and 3 a 2×2 sub-lattice gets an extra denoise. "
                 "Fewer limb and finger glitches, ~Euler a cost."),
     SamplerInfo("Euler SMEA Dy", "k_euler_smea_dy", sampling.sample_euler_smea_dy,
-                CHURN_PARAMS, ("smea_steps", "smea_dy_steps", "smea_scale"), True, frozenset(),
+                CHURN_PARAMS, ("smea_steps", "smea_dy_steps", "smea_scale"), True, frozenset(), 1,
                 "Euler a-like; step 0 is refined on a 1.25× enlarged latent, step 1 on a sub-lattice. "
                 "Steadier large images, ~1.25× Euler a cost."),
     SamplerInfo("Euler Negative", "k_euler_negative", sampling.sample_euler_negative,
-                CHURN_PARAMS, (), False, sampling.FLIP_STEPS,
+                CHURN_PARAMS, (), False, sampling.FLIP_STEPS, 1,
                 "Euler a-like; the model sees a sign-flipped latent at step 3. Different composition, same cost."),
     SamplerInfo("Euler Negative Dy", "k_euler_negative_dy", sampling.sample_euler_dy_negative,
-                CHURN_PARAMS, ("dy_steps",), True, sampling.FLIP_STEPS,
+                CHURN_PARAMS, ("dy_steps",), True, sampling.FLIP_STEPS, 1,
                 "Euler Negative plus the Dy sub-step on steps 2 and 3."),
     SamplerInfo("Kohaku_LoNyu_Yog", "k_euler_Kohaku_LoNyu_Yog", sampling.sample_kohaku_lonyu_yog,
-                (*CHURN_PARAMS, "eta"), (), False, frozenset(),
+                (*CHURN_PARAMS, "eta"), (), False, frozenset(), 2,
                 "First half: ancestral steps that average the model's view of the negated latent "
                 "(3 model calls a step); second half plain Euler. Use about 10 steps."),
 )

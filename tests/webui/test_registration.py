@@ -32,7 +32,15 @@ def test_api_sampler_options_are_plain_strings_ints_or_bools(webui):
     # /sdapi/v1/samplers validates options as dict[str, str]; pydantic coerces these, not None or objects.
     for data in ours(webui):
         assert all(isinstance(value, (str, int, bool)) for value in data.options.values())
-        assert data.options == {"uses_ensd": True}
+        second_order = {"second_order": True} if data.name == "Kohaku_LoNyu_Yog" else {}
+        assert data.options == {"uses_ensd": True, **second_order}
+
+
+def test_kohaku_counts_two_model_calls_per_step_for_prompt_edits(webui):
+    # CFGDenoiser.total_steps sizes the prompt-edit schedule by model calls: Kohaku makes ~2 per step.
+    totals = {data.name: data.total_steps(10) for data in ours(webui)}
+    assert totals == {info.label: 10 * info.calls_per_step for info in SAMPLERS}
+    assert totals["Kohaku_LoNyu_Yog"] == 20
 
 
 def test_the_registered_callable_shows_the_webui_parameters_and_keys_its_extra_params(webui):
