@@ -1,6 +1,7 @@
 // Mouse-over hints for the samplers of the smea-samplers extension, in the WebUI's hints style:
 // javascript/hints.js shows titles[text] on any element whose text is a key, dropdown options included.
-// One entry per label of smea_sampler.SAMPLERS (tests/webui/test_hints.py checks that they match).
+// One entry per sampler: its label and summary in smea_sampler.SAMPLERS, which
+// tests/webui/test_extension_files.py checks this file against.
 
 var titles = typeof titles === "undefined" ? {} : titles;
 

@@ -98,22 +98,23 @@ class SamplerInfo:
 SAMPLERS = (
     SamplerInfo("Euler Dy", "k_euler_dy", sampling.sample_euler_dy,
                 CHURN_PARAMS, ("dy_steps",), True, frozenset(), 1,
-                "Euler a-like; on steps 2 and 3 a 2×2 sub-lattice gets an extra denoise. "
-                "Fewer limb and finger glitches, ~Euler a cost."),
+                "Euler a-like; on steps 2 and 3 a 2×2 sub-lattice of the latent gets an extra denoise. Fewer "
+                "limb and finger glitches, about the cost of Euler a"),
     SamplerInfo("Euler SMEA Dy", "k_euler_smea_dy", sampling.sample_euler_smea_dy,
                 CHURN_PARAMS, ("smea_steps", "smea_dy_steps", "smea_scale"), True, frozenset(), 1,
-                "Euler a-like; step 0 is refined on a 1.25× enlarged latent, step 1 on a sub-lattice. "
-                "Steadier large images, ~1.25× Euler a cost."),
+                "Euler a-like; step 0 is refined on a 1.25× enlarged latent, step 1 on a sub-lattice. Steadier "
+                "large images, about 1.25× the cost of Euler a"),
     SamplerInfo("Euler Negative", "k_euler_negative", sampling.sample_euler_negative,
                 CHURN_PARAMS, (), False, sampling.FLIP_STEPS, 1,
-                "Euler a-like; the model sees a sign-flipped latent at step 3. Different composition, same cost."),
+                "Euler a-like; the model sees a sign-flipped latent at step 3. A different composition at the "
+                "same cost"),
     SamplerInfo("Euler Negative Dy", "k_euler_negative_dy", sampling.sample_euler_dy_negative,
                 CHURN_PARAMS, ("dy_steps",), True, sampling.FLIP_STEPS, 1,
-                "Euler Negative plus the Dy sub-step on steps 2 and 3."),
+                "Euler Negative plus the Dy sub-step on steps 2 and 3"),
     SamplerInfo("Kohaku_LoNyu_Yog", "k_euler_Kohaku_LoNyu_Yog", sampling.sample_kohaku_lonyu_yog,
                 (*CHURN_PARAMS, "eta"), (), False, frozenset(), 2,
-                "First half: ancestral steps that average the model's view of the negated latent "
-                "(3 model calls a step); second half plain Euler. Use about 10 steps."),
+                "First half: ancestral steps that also consult the model on the negated latent (3 model calls a "
+                "step); second half: plain Euler. Use about 10 steps"),
 )
 SAMPLERS_BY_LABEL = {info.label: info for info in SAMPLERS}
 
