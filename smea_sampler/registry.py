@@ -59,16 +59,17 @@ class Knob:
 
 KNOBS = (
     Knob("dy_steps", "Dy steps", sampling.DY_STEPS,
-         "Euler Dy, Euler Negative Dy: steps (from 0) that run a Dy sub-step; empty for none",
+         "Euler Dy, Euler Negative Dy: steps (from 0) that run a Dy sub-step; none for none",
          parse_steps, format_steps),
     Knob("smea_steps", "SMEA steps", sampling.SMEA_STEPS,
-         "Euler SMEA Dy: steps (from 0) that run a SMEA sub-step; empty for none",
+         "Euler SMEA Dy: steps (from 0) that run a SMEA sub-step; none for none",
          parse_steps, format_steps),
     Knob("smea_dy_steps", "SMEA Dy steps", sampling.SMEA_DY_STEPS,
-         "Euler SMEA Dy: steps (from 0) that run a Dy sub-step; empty for none",
+         "Euler SMEA Dy: steps (from 0) that run a Dy sub-step; none for none",
          parse_steps, format_steps),
     Knob("smea_scale", "SMEA scale", sampling.SMEA_SCALE,
-         "Euler SMEA Dy: how much the SMEA sub-step enlarges the latent (1 to 4)",
+         "Euler SMEA Dy: how much the SMEA sub-step enlarges the latent ({:g} to {:g})".format(
+             *sampling.SMEA_SCALE_RANGE),
          parse_scale, lambda value: f"{float(value):g}", sampling.SMEA_SCALE_RANGE),
 )
 KNOBS_BY_NAME = {knob.name: knob for knob in KNOBS}
@@ -103,7 +104,7 @@ SAMPLERS = (
     SamplerInfo("Euler SMEA Dy", "k_euler_smea_dy", sampling.sample_euler_smea_dy,
                 CHURN_PARAMS, ("smea_steps", "smea_dy_steps", "smea_scale"), True, frozenset(), 1,
                 "Euler a-like; step 0 is refined on a 1.25× enlarged latent, step 1 on a sub-lattice. Steadier "
-                "large images, about 1.25× the cost of Euler a"),
+                "large images, about 1.1× the cost of Euler a at 20 steps"),
     SamplerInfo("Euler Negative", "k_euler_negative", sampling.sample_euler_negative,
                 CHURN_PARAMS, (), False, sampling.FLIP_STEPS, 1,
                 "Euler a-like; the model sees a sign-flipped latent at step 3. A different composition at the "
@@ -126,7 +127,3 @@ def label_of(function: Callable) -> str:
             return info.label
     return getattr(function, "__name__", repr(function))
 
-
-def default_knobs(info: SamplerInfo) -> dict[str, Any]:
-    """The keyword arguments of info's knobs at their defaults."""
-    return {name: KNOBS_BY_NAME[name].default for name in info.knobs}

@@ -29,14 +29,14 @@ SHAPE_ERROR_FRAGMENTS = (
     "sizes of tensors must match",
     "size mismatch",
     "expected size",
-    "shape",
+    "shapes cannot be multiplied",
+    "shape '[",
     "channels",
     "input size",
     "output size",
 )
 # Out-of-memory errors are RuntimeErrors too, and some mention a size: never a fallback.
 OUT_OF_MEMORY_FRAGMENTS = ("out of memory", "can't allocate memory")
-OUT_OF_MEMORY_ERROR = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)  # top-level since torch 2.5
 
 
 def lattice_slices(height: int, width: int) -> tuple[slice, slice] | None:
@@ -52,9 +52,10 @@ def on_grid(op: SpatialMap) -> SpatialMap:
 
     def mapped(t: torch.Tensor) -> torch.Tensor:
         lead = t.shape[:-2]
-        # Nearest resampling only copies values: a float32 detour is exact for
-        # masks stored as bool or int.
-        work = t if t.is_floating_point() else t.float()
+        # Nearest resampling only copies values, so a float32 detour is exact. It is needed for
+        # masks stored as bool or int, and for half precision on the CPU, which torch < 2.1
+        # cannot resample with nearest-exact.
+        work = t if t.dtype in (torch.float32, torch.float64) else t.float()
         out = op(work.reshape(1, -1, *t.shape[-2:]))
         return out.reshape(*lead, *out.shape[-2:]).to(t.dtype)
 
@@ -102,7 +103,7 @@ def mapped_attributes(owner, names: Iterable[str], size: torch.Size, spatial_map
 
 def is_shape_error(error: BaseException) -> bool:
     """True for the RuntimeError of a spatial size mismatch, False for anything else (OOM included)."""
-    if not isinstance(error, RuntimeError) or isinstance(error, OUT_OF_MEMORY_ERROR):
+    if not isinstance(error, RuntimeError) or isinstance(error, torch.cuda.OutOfMemoryError):
         return False
     message = str(error).lower()
     if any(fragment in message for fragment in OUT_OF_MEMORY_FRAGMENTS):
@@ -126,7 +127,7 @@ class SubSteps:
         self.sampler = sampler
         self.latent_attrs = tuple(latent_attrs)
         self.fallback = fallback
-        self.skipped = 0
+        self.warned = False
 
     def dy(self, x: torch.Tensor, sigma_hat: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
         """Euler step of the 2×2 sub-lattice x[..., 1::2, 1::2]; every other element is left as it is."""
@@ -164,8 +165,8 @@ class SubSteps:
     def _log_skip(self, kind, size, error):
         from .registry import label_of  # imported late: the registry imports the samplers, which import this
 
-        self.skipped += 1
-        if self.skipped == 1:
+        if not self.warned:
+            self.warned = True
             logger.warning(
                 "%s: %s sub-step at latent size %s skipped, that step runs as plain Euler "
                 "(further skips in this run are not logged): %s",

@@ -77,10 +77,6 @@ def test_kohaku_makes_three_calls_on_each_step_of_the_first_half(steps):
     assert log.sizes == [FULL] * len(log.calls)
 
 
-def test_kohaku_at_ten_steps_makes_22_calls():
-    assert len(run(sample_kohaku_lonyu_yog, 10).calls) == 22
-
-
 @pytest.mark.parametrize("sampler", [sample_euler_dy, sample_euler_smea_dy, sample_euler_negative,
                                      sample_euler_dy_negative])
 def test_every_call_gets_the_churned_sigma_of_its_step_for_the_whole_batch(sampler):
@@ -99,9 +95,11 @@ def test_kohaku_calls_at_sigma_i_without_churn():
 
 def test_dy_call_sees_the_lattice_of_the_full_call_input():
     log = run(sample_euler_dy, 10)
-    for full, small in zip(log.calls, log.calls[1:], strict=False):
-        if tuple(small["x"].shape[-2:]) == HALF:
-            assert torch.equal(small["x"], full["x"][..., 1::2, 1::2])
+    pairs = [(full, small) for full, small in zip(log.calls, log.calls[1:], strict=False)
+             if tuple(small["x"].shape[-2:]) == HALF]
+    assert len(pairs) == 2
+    for full, small in pairs:
+        assert torch.equal(small["x"], full["x"][..., 1::2, 1::2])
 
 
 def test_smea_call_sees_the_enlarged_latent_after_the_euler_step():

@@ -14,7 +14,7 @@ from smea_sampler import (
 )
 from smea_sampler.reference import sample_euler_ancestral
 from smea_sampler.sampling import get_ancestral_step
-from tests.helpers import CallLog, churned_euler, karras, odd_model, seeded_noise
+from tests.helpers import CallLog, GaussianDenoiser, churned_euler, karras, odd_model, seeded_noise
 
 OFF = {"dy_steps": ()}
 
@@ -103,3 +103,77 @@ def test_dy_steps_with_an_identity_model_change_nothing(sampler):
     out = sampler(lambda v, s, **k: v, x, sigmas, disable=True, s_noise=0.0)
     flips = 2 if sampler is sample_euler_dy_negative else 0
     assert torch.equal(out, x * (-1) ** flips)
+
+
+@pytest.mark.parametrize(("steps", "sign"), [(1, 1), (2, 1), (3, 1), (4, -1), (5, 1), (10, 1)])
+def test_euler_negative_flips_only_before_a_step_with_sigma_next_above_zero(steps, sign):
+    # Step 3 is special only if σ₄ > 0: at 4 steps only the flip after step 2 happens, so with an odd
+    # model the result is the base negated (SAMPLERS.md §3's rule, kept as specified).
+    x, sigmas = start(), karras(steps)
+    out = sample_euler_negative(odd_model, x, sigmas, disable=True, s_noise=0.0)
+    torch.testing.assert_close(out, sign * churned_euler(odd_model, x, sigmas, lambda *s: torch.zeros_like(x),
+                                                         s_noise=0.0))
+
+
+def kohaku_transcribed(model, x, sigmas, noise, s_churn, s_noise, eta):
+    """SAMPLERS.md §3's Kohaku paragraph, written out plainly (default s_tmin, s_tmax)."""
+    n = len(sigmas) - 1
+    for i in range(n):
+        gamma = min(s_churn / n, 2**0.5 - 1)
+        eps = noise() * s_noise
+        sigma_hat = sigmas[i] * (1 + gamma)
+        x = x + eps * (sigma_hat**2 - sigmas[i] ** 2).sqrt()
+        s = sigma_hat.expand(x.shape[0])
+        d = (x - model(x, s)) / sigma_hat
+        sigma_down, sigma_up = get_ancestral_step(sigmas[i], sigmas[i + 1], eta)
+        dt = sigma_down - sigmas[i]
+        if i <= n / 2:
+            d2 = (-x - model(-x, s)) / sigma_hat
+            x3 = x + dt * (d + d2) / 2
+            d3 = (x3 - model(x3, s)) / sigma_hat
+            x = x + dt * (d + d3) / 2 + s_noise * sigma_up * noise()
+        else:
+            x = x + d * dt
+    return x
+
+
+def test_kohaku_with_churn_noise_scale_and_eta_follows_the_spec():
+    model = GaussianDenoiser([0.5, -0.2, 0.0, 1.0], [0.3, 1.0, 2.0, 0.5])  # not odd: x₃ ≠ x
+    x, sigmas = start(), karras(9)
+    out = sample_kohaku_lonyu_yog(model, x, sigmas, noise_sampler=seeded_noise(9)(x), disable=True,
+                                  s_churn=2.0, s_noise=0.7, eta=0.8)
+    draw = seeded_noise(9)(x)
+    expected = kohaku_transcribed(model, x, sigmas, lambda: draw(None, None), s_churn=2.0, s_noise=0.7, eta=0.8)
+    torch.testing.assert_close(out, expected)
+
+
+def first_full_call(log, steps, sampler):
+    """Index of each step's first full-size call, from the call pattern of SAMPLERS.md §7."""
+    if sampler is not sample_kohaku_lonyu_yog:  # one full-size call a step
+        return [k for k, size in enumerate(log.sizes) if size == log.sizes[0]]
+    starts, k = [], 0
+    for i in range(steps):
+        starts.append(k)
+        k += 3 if i <= steps / 2 else 1
+    return starts
+
+
+@pytest.mark.parametrize("sampler", [sample_euler_dy, sample_euler_smea_dy, sample_euler_negative,
+                                     sample_euler_dy_negative, sample_kohaku_lonyu_yog])
+def test_the_callback_sees_the_latent_the_spec_names_once_per_step(sampler):
+    # s_noise = 0 keeps the churn from moving x, so each step's model input is the latent entering it.
+    steps, x = 8, start()
+    log, seen = CallLog(), []
+    out = sampler(log, x, karras(steps), callback=seen.append, disable=True, s_noise=0.0)
+    assert [info["i"] for info in seen] == list(range(steps))
+    inputs = [log.calls[k]["x"] for k in first_full_call(log, steps, sampler)]
+    for i, info in enumerate(seen):
+        if sampler is sample_euler_smea_dy:  # after the step and its sub-steps: the next step's input
+            torch.testing.assert_close(info["x"], inputs[i + 1] if i + 1 < steps else out)
+        elif sampler is sample_euler_dy and i in (2, 3):  # after the Dy sub-step: only the lattice moved
+            lattice = torch.zeros(8, 8, dtype=torch.bool)
+            lattice[1::2, 1::2] = True
+            assert torch.equal(info["x"][..., ~lattice], inputs[i][..., ~lattice])
+            assert not torch.allclose(info["x"][..., lattice], inputs[i][..., lattice])
+        else:  # before anything else: the step's input
+            assert torch.equal(info["x"], inputs[i])

@@ -9,7 +9,7 @@ import torch
 
 import smea_sampler
 from smea_sampler import KNOBS, KNOBS_BY_NAME, SAMPLERS, label_of
-from smea_sampler.registry import default_knobs, parse_steps
+from smea_sampler.registry import parse_steps
 
 # SAMPLERS.md §3: the original's labels and aliases, so its PNG-info and X/Y/Z presets keep working.
 ORIGINAL = [
@@ -48,8 +48,8 @@ def test_declared_parameters_are_exactly_what_the_function_takes(info):
 
 
 def test_knob_defaults_are_the_original_look():
-    assert default_knobs(SAMPLERS[0]) == {"dy_steps": (2, 3)}
-    assert default_knobs(SAMPLERS[1]) == {"smea_steps": (0,), "smea_dy_steps": (1,), "smea_scale": 1.25}
+    defaults = {knob.name: knob.default for knob in KNOBS}
+    assert defaults == {"dy_steps": (2, 3), "smea_steps": (0,), "smea_dy_steps": (1,), "smea_scale": 1.25}
     assert {knob.name for knob in KNOBS} == {name for info in SAMPLERS for name in info.knobs}
 
 

@@ -81,6 +81,14 @@ def test_spatial_maps_keep_rank_and_dtype_of_masks():
     assert up(torch.ones(8, 8, dtype=torch.bool)).dtype == torch.bool
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.int64])
+def test_spatial_maps_copy_values_exactly_in_any_dtype(dtype):
+    up, down = smea_maps(9, 11, 1.25)
+    x = (torch.randn(2, 4, 9, 11) * 100).to(dtype)
+    assert up(x).dtype == dtype and torch.equal(up(x), up(x.double()).to(dtype))
+    assert torch.equal(down(up(x)), down(up(x.double())).to(dtype))
+
+
 def test_latent_aligned_tensors_are_mapped_inside_nested_containers_and_dummies_are_not():
     image_cond = torch.randn(2, 5, 8, 6)
     dummy = torch.zeros(2, 5, 1, 1)
@@ -103,6 +111,10 @@ def test_latent_aligned_tensors_are_mapped_inside_nested_containers_and_dummies_
                       "tensor number 1 in the list."), True),
         (RuntimeError("Given groups=1, weight of size [320, 9, 3, 3], expected input[2, 4, 4, 4] to have 9 "
                       "channels, but got 4 channels instead"), True),
+        (RuntimeError("shape '[2, 4, 8]' is invalid for input of size 100"), True),
+        (RuntimeError("mat1 and mat2 shapes cannot be multiplied (8x320 and 768x320)"), True),
+        (NotImplementedError("No operator found for memory_efficient_attention_forward: query shape=(2, 16, 8)"),
+         False),
         (RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), False),
         (torch.cuda.OutOfMemoryError("shape of the allocation"), False),
         (RuntimeError("expected scalar type Half but found Float"), False),
@@ -175,7 +187,7 @@ def test_without_fallback_a_sub_step_shape_error_raises():
         sample_euler_dy(fails_below(8), torch.randn(1, 4, 8, 8), karras(6), disable=True, fallback=False)
 
 
-def test_each_run_logs_its_own_first_skip(caplog):
+def test_each_sampler_run_logs_its_own_first_skip(caplog):
     x = torch.randn(1, 4, 8, 8)
     with caplog.at_level(logging.WARNING, logger="smea_sampler"):
         for _ in range(2):
