@@ -5,7 +5,7 @@ The WebUI's load_scripts() imports this file; registering at import time, then s
 dropdowns, the hires-fix list, the API and the X/Y/Z plot (WEBUI.md §2). Every label, alias, parameter and
 knob comes from smea_sampler.SAMPLERS / KNOBS; the sampling itself lives in smea_sampler.
 It imports the WebUI's `modules` only inside setup(), so that a WebUI it does not fit gets one log line
-and is left untouched; it must never import gradio before the settings are built, nor hold any sampler math.
+and is left untouched; it must never hold any sampler math.
 """
 
 from __future__ import annotations
@@ -17,9 +17,14 @@ from types import SimpleNamespace
 
 import torch
 
-from smea_sampler import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS
-
 logger = logging.getLogger("smea_sampler.webui")
+
+try:
+    from smea_sampler import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS
+except ImportError as error:  # e.g. a WebUI that does not put the extension's folder on sys.path
+    PACKAGE_ERROR = error
+else:
+    PACKAGE_ERROR = None
 
 HOST_ARGS = ("model", "x", "sigmas", "extra_args", "callback", "disable")
 # The CFG denoiser's tensors laid out on the latent grid: the inpaint blend reads them on every call (WEBUI.md §3).
@@ -126,16 +131,15 @@ def knob_values(info, opts) -> dict:
 
 
 def record_knobs(p, values: dict) -> None:
-    """Write the non-default knobs to p's infotext; remove default ones, since X/Y/Z cells share that dict."""
+    """Write the non-default knobs to p's infotext.
+
+    Into a copy of p's extra_generation_params: the X/Y/Z plot's cells are shallow copies of one job that
+    share that dict, and a value written into it would show in the infotext of every later cell."""
     params = getattr(p, "extra_generation_params", None)
-    if params is None:
-        return
-    for name, value in values.items():
-        knob = KNOBS_BY_NAME[name]
-        if knob.is_default(value):
-            params.pop(knob.label, None)
-        else:
-            params[knob.label] = setting_value(knob, value)
+    written = {KNOBS_BY_NAME[name].label: setting_value(KNOBS_BY_NAME[name], value) for name, value in values.items()
+               if not KNOBS_BY_NAME[name].is_default(value)}
+    if params is not None and written:
+        p.extra_generation_params = {**params, **written}
 
 
 # --- what runs at sampling time --------------------------------------------------------------------------------
@@ -333,12 +337,47 @@ def add_xyz_axes(host, knobs) -> None:
     xyz_grid.axis_options.extend(axis_option(xyz_grid, knob) for knob in knobs if knob.label not in present)
 
 
-def setup(infos=SAMPLERS):
+class OncePerJob(logging.Filter):
+    """Lets each warning through once per sampler and WebUI job: the samplers warn once per sampling run,
+    and a job with a batch count of 50 (or a hires pass) has many runs. A job is told by its start time."""
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+        self.job, self.seen = None, set()
+
+    def filter(self, record):
+        job = getattr(self.state, "time_start", None), getattr(self.state, "job_timestamp", None)
+        if job != self.job:
+            self.job, self.seen = job, set()
+        sampler = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        key = (record.name, record.msg, sampler)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+def log_once_per_job(host) -> None:
+    """Put one OncePerJob filter on the package's and the glue's loggers (replacing a Reload UI's earlier one)."""
+    for name in ("smea_sampler", logger.name):
+        target = logging.getLogger(name)
+        for old in [f for f in target.filters if type(f).__name__ == OncePerJob.__name__]:
+            target.removeFilter(old)
+        target.addFilter(OncePerJob(host.shared.state))
+
+
+def setup(infos=None):
     """Register the samplers, the settings and X/Y/Z axes of their knobs; or nothing, with one log line, in a
     WebUI this does not fit. Everything is built before anything is added, so a failure leaves the WebUI as it was.
 
     A label the WebUI already has from elsewhere is left to it; one that an earlier load of this script
     registered ("Reload UI") is kept as it is, and its knobs still get their settings and axes."""
+    if PACKAGE_ERROR is not None:
+        logger.warning("smea-samplers: not loaded, its smea_sampler package cannot be imported (%s); the WebUI "
+                       "runs on without these samplers", PACKAGE_ERROR)
+        return None
+    infos = SAMPLERS if infos is None else infos
     try:
         host = webui_host()
         present = {data.name: data for data in host.sd_samplers.all_samplers}
@@ -351,14 +390,20 @@ def setup(infos=SAMPLERS):
         logger.warning("smea-samplers: not loaded, this WebUI does not fit (%s); it runs on without these samplers",
                        error if isinstance(error, Incompatible) else f"{type(error).__name__}: {error}")
         return None
-    # Settings are added now rather than in on_ui_settings: an API-only WebUI (--nowebui) never runs those
-    # callbacks, and an override naming a setting nobody added is a KeyError in opts.set.
-    for key, option in options:
-        host.shared.opts.add_option(key, option)
-    for info, function, _ in entries:
-        host.sd_samplers_kdiffusion.sampler_extra_params[function] = [n for n in info.params if n in CHURN_PARAMS]
-    add_entries(host.sd_samplers, [data for _, _, data in entries])
-    host.script_callbacks.on_before_ui(lambda: add_xyz_axes(host, knobs))
+    try:
+        # Settings are added now rather than in on_ui_settings: an API-only WebUI (--nowebui) never runs those
+        # callbacks, and an override naming a setting nobody added is a KeyError in opts.set.
+        for key, option in options:
+            host.shared.opts.add_option(key, option)
+        for info, function, _ in entries:
+            host.sd_samplers_kdiffusion.sampler_extra_params[function] = [n for n in info.params if n in CHURN_PARAMS]
+        add_entries(host.sd_samplers, [data for _, _, data in entries])
+        host.script_callbacks.on_before_ui(lambda: add_xyz_axes(host, knobs))
+        log_once_per_job(host)
+    except Exception as error:  # the WebUI's own code raised part-way: say so once, never stop its start-up
+        logger.warning("smea-samplers: registration failed part-way (%s: %s); some samplers or settings may be "
+                       "missing", type(error).__name__, error)
+        return None
     return host
 
 

@@ -17,7 +17,9 @@ GLUE_LOGGER = "smea_sampler.webui"
 
 
 def txt2img(webui, sampler, **fields):
+    """A txt2img job: the job begins (as the UI's and API's wrappers begin one), then process_images."""
     p = webui.processing.StableDiffusionProcessingTxt2Img(sampler_name=sampler, **fields)
+    webui.shared.state.begin()
     return webui.processing.process_images(p), p
 
 
@@ -30,6 +32,7 @@ def img2img(webui, sampler, mask=True, **fields):
         image_mask[:, 4:] = 1
     p = webui.processing.StableDiffusionProcessingImg2Img(sampler_name=sampler, init_latent=init,
                                                           image_mask=image_mask, **fields)
+    webui.shared.state.begin()
     return webui.processing.process_images(p), p
 
 

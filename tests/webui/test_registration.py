@@ -141,6 +141,26 @@ def test_a_webui_module_that_cannot_be_imported_adds_nothing(make_webui, monkeyp
     assert "cannot import modules.scripts" in refusal(webui, caplog)
 
 
+def test_without_its_package_the_glue_adds_nothing_with_one_log_line(make_webui, monkeypatch, caplog):
+    webui = make_webui(load=False)
+    monkeypatch.setitem(sys.modules, "smea_sampler", None)  # makes `import smea_sampler` fail
+    assert "smea_sampler package cannot be imported" in refusal(webui, caplog)
+
+
+def test_a_webui_failing_part_way_through_registration_gets_one_line_and_starts(make_webui, monkeypatch, caplog):
+    webui = make_webui("forge", load=False)
+
+    def add_sampler(data):
+        raise RuntimeError("the sampler list is locked")
+
+    monkeypatch.setattr(webui.sd_samplers, "add_sampler", add_sampler)
+    with caplog.at_level(logging.INFO):
+        glue = webui_double.import_glue(webui)  # raises if anything escapes the script's import
+    [line] = records(caplog, level=logging.INFO)
+    assert "registration failed part-way (RuntimeError: the sampler list is locked)" in line.getMessage()
+    assert glue is not None
+
+
 def test_a_surprise_while_building_the_entries_adds_nothing(make_webui, caplog):
     webui = make_webui(load=False)
 

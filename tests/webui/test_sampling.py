@@ -103,19 +103,23 @@ def test_noise_draws_come_from_p_rng_at_the_full_latent_shape(webui, monkeypatch
     assert draws == [(3, 4, 8, 8)] * 7  # the starting noise, then one draw per step
 
 
-def test_without_p_rng_the_global_generator_is_used_and_that_is_logged_once(webui, caplog):
+def test_without_p_rng_the_global_generator_is_used_and_that_is_logged_once_per_job(webui, caplog):
     glue, info = webui.glue, SAMPLERS_BY_LABEL["Euler Dy"]
     function = glue.sampler_function(webui.glue.webui_host(), info)
     model = lambda x, sigma, **kwargs: x * 0.5  # noqa: E731 - a denoiser without .p, as some extensions call samplers
     sigmas = torch.tensor([3.0, 2.0, 1.0, 0.5, 0.2, 0.0])
     with caplog.at_level(logging.WARNING):
+        webui.shared.state.begin()
         torch.manual_seed(0)
         first = function(model, torch.ones(1, 4, 8, 8), sigmas, disable=True)
         torch.manual_seed(0)
         second = function(model, torch.ones(1, 4, 8, 8), sigmas, disable=True)
+        assert len(records(caplog)) == 1  # two runs of one job, one line
+        webui.shared.state.begin()
+        function(model, torch.ones(1, 4, 8, 8), sigmas, disable=True)
     assert torch.equal(first, second)
     lines = records(caplog)
-    assert len(lines) == 2 and "p.rng" in lines[0].getMessage()  # one line per run
+    assert len(lines) == 2 and all("p.rng" in line.getMessage() for line in lines)  # the next job says it again
 
 
 def test_a_seeded_generator_of_another_shape_falls_back_once_per_run(webui, caplog):
@@ -177,14 +181,17 @@ def test_hires_fix_second_pass_runs_at_the_new_size_and_reproduces(webui, label)
 
 
 @pytest.mark.parametrize("label", RESAMPLING)
-def test_a_sub_step_the_model_cannot_take_falls_back_to_euler_once_logged(webui, label, caplog):
+def test_a_sub_step_the_model_cannot_take_falls_back_to_euler_logged_once_per_job(webui, label, caplog):
     webui.shared.sd_model.control = torch.ones(1, 4, 8, 8)  # a ControlNet-like residual at the full size
     with caplog.at_level(logging.WARNING):
-        result, _ = txt2img(webui, label, steps=8)
-    assert result.images.shape == (1, 4, 8, 8) and torch.isfinite(result.images).all()
+        result, _ = txt2img(webui, label, steps=8, n_iter=3)  # three sampling runs, one job
+    assert result.images.shape == (3, 4, 8, 8) and torch.isfinite(result.images).all()
     [line] = records(caplog, "smea_sampler")
     assert label in line.getMessage() and "plain Euler" in line.getMessage()
     assert webui.shared.state.sampling_step == 7  # it finished every step
+    with caplog.at_level(logging.WARNING):
+        txt2img(webui, label, steps=8)
+    assert len(records(caplog, "smea_sampler")) == 2  # a new job logs its own line
 
 
 def test_smea_strict_makes_a_failing_sub_step_raise(make_webui):
@@ -257,13 +264,16 @@ def test_interrupt_stops_sampling_and_the_webui_gets_a_full_size_latent(webui, l
         return apply_model(x, t, cond)
 
     monkeypatch.setattr(model, "apply_model", interrupt_during_the_fourth_call)
+    predictions = []  # every prediction the CFG denoiser made, as its live preview stores them
+    monkeypatch.setattr(webui.sd_samplers_common, "store_latent", predictions.append)
     with caplog.at_level(logging.WARNING):
         result, p = txt2img(webui, label, steps=8)
     assert len(model.calls) == 4  # the next call raised InterruptedException before reaching the model
     if SAMPLERS_BY_LABEL[label].resamples:
         assert model.calls[3] in SUB_STEP_SIZES  # the last call the WebUI saw was a sub-step's
-    # launch_sampling caught the interrupt and returned last_latent, which must be full size to be decoded
+    # launch_sampling caught the interrupt and returned last_latent: a full-size prediction, to be decoded
     assert result.images.shape == (1, 4, 8, 8) and torch.equal(result.images, p.sampler.last_latent)
+    assert any(torch.equal(result.images, prediction) for prediction in predictions)
     assert not records(caplog, "smea_sampler")
 
 

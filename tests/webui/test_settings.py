@@ -129,3 +129,14 @@ def test_knob_labels_are_distinct_from_the_webuis_own_infotext_keys(webui):
               if option.infotext and not key.startswith("smea_sampler_")}
     assert not theirs & {knob.label for knob in KNOBS}
     assert set(KNOBS_BY_NAME) == set(KEYS)
+
+
+def test_knobs_are_written_to_a_copy_so_other_x_y_z_cells_do_not_inherit_them(webui):
+    # X/Y/Z cells are shallow copies of one job sharing its extra_generation_params dict.
+    webui.shared.opts.smea_sampler_dy_steps = "3"
+    p = webui.processing.StableDiffusionProcessingTxt2Img(sampler_name="Euler Dy", steps=6)
+    shared = p.extra_generation_params
+    webui.shared.state.begin()
+    webui.processing.process_images(p)
+    assert p.extra_generation_params["Dy steps"] == "3"
+    assert "Dy steps" not in shared

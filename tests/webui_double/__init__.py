@@ -34,6 +34,7 @@ It never imports smea_sampler: it doubles the host, not the package under test.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from collections import namedtuple
 from pathlib import Path
@@ -107,6 +108,10 @@ def import_glue(webui):
 
 
 def uninstall(webui):
+    for name in ("smea_sampler", "smea_sampler.webui"):  # the glue's OncePerJob filters hold this double's state
+        target = logging.getLogger(name)
+        for log_filter in [f for f in target.filters if type(f).__name__ == "OncePerJob"]:
+            target.removeFilter(log_filter)
     for name in [name for name in sys.modules if provided(name)]:
         del sys.modules[name]
     sys.modules.update(webui.saved_modules)

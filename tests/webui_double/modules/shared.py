@@ -2,6 +2,9 @@
 modules/shared_state.py that samplers read: opts, cmd_opts, state, sd_model, device, total_tqdm, OptionInfo.
 """
 
+import itertools
+import time
+
 import torch
 from modules import options, sd_models, shared_cmd_options
 
@@ -25,12 +28,20 @@ opts = options.Options({
 
 
 class State:
-    """shared_state.State: the flags the Interrupt and Skip buttons set, and the progress counters."""
+    """shared_state.State: the flags the Interrupt and Skip buttons set, the progress counters, and begin(),
+    which the UI's and the API's job wrappers call once per job (a batch count or an X/Y/Z plot is one job)."""
 
     interrupted = False
     skipped = False
     sampling_step = 0
     sampling_steps = 0
+    job_timestamp = "0"
+    time_start = None
+
+    def begin(self, job="(unknown)"):
+        self.interrupted = self.skipped = False
+        self.job_timestamp = f"job {next(JOB_NUMBERS)}"  # the real one is the start time to the second
+        self.time_start = time.time()
 
     def interrupt(self):
         self.interrupted = True
@@ -44,6 +55,7 @@ class TotalTQDM:
         self.updates += 1
 
 
+JOB_NUMBERS = itertools.count(1)
 state = State()
 total_tqdm = TotalTQDM()
 sd_model = sd_models.ToyCheckpoint()
