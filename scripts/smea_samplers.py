@@ -187,7 +187,7 @@ def seeded_noise(p, x, label: str):
     rng.next() draws one latent per image from that image's own generator (seed, variation seed, ENSD),
     so an image does not depend on its batch, like the WebUI's own ancestral samplers. Without a usable
     p.rng, torch's global generator is used (the package's default) and the seed no longer reproduces
-    the image; that is logged once per run."""
+    the image; that is logged (once per job, see OncePerJob)."""
     rng = getattr(p, "rng", None)
     if not callable(getattr(rng, "next", None)):
         logger.warning("%s: this run has no per-image seeded generator (p.rng); the noise comes from torch's "
