@@ -136,8 +136,8 @@ def record_knobs(p, values: dict) -> None:
     Into a copy of p's extra_generation_params: the X/Y/Z plot's cells are shallow copies of one job that
     share that dict, and a value written into it would show in the infotext of every later cell."""
     params = getattr(p, "extra_generation_params", None)
-    written = {KNOBS_BY_NAME[name].label: setting_value(KNOBS_BY_NAME[name], value) for name, value in values.items()
-               if not KNOBS_BY_NAME[name].is_default(value)}
+    knobs = [(KNOBS_BY_NAME[name], value) for name, value in values.items()]
+    written = {knob.label: setting_value(knob, value) for knob, value in knobs if not knob.is_default(value)}
     if params is not None and written:
         p.extra_generation_params = {**params, **written}
 

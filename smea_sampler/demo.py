@@ -22,7 +22,18 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from .bench import REFERENCES, Call, ModelCalls, area_weighted, parse_size, run_sampler, sd1_sigmas, select_samplers
+from .bench import (
+    REFERENCES,
+    SD1_SIGMA_MAX,
+    SD1_SIGMA_MIN,
+    Call,
+    ModelCalls,
+    area_weighted,
+    parse_size,
+    run_sampler,
+    sd1_sigmas,
+    select_samplers,
+)
 from .registry import SAMPLERS, SamplerInfo
 from .toy import CHANNELS, ToyModel, to_rgb
 
@@ -187,7 +198,8 @@ def draw_demo(grid: dict[tuple[str, int], Result], strips: dict[str, Result], la
     font = fonts()
     write(draw, (MARGIN, MARGIN), "Euler Smea Dyn samplers on the embedded toy model", font[22], INK)
     write(draw, (MARGIN, MARGIN + 30),
-          f"seed {seed} · latent {CHANNELS}×{size[0]}×{size[1]} · Karras schedule, sigma 14.6 → 0.029 · "
+          f"seed {seed} · latent {CHANNELS}×{size[0]}×{size[1]} · "
+          f"Karras schedule, sigma {SD1_SIGMA_MAX:.1f} → {SD1_SIGMA_MIN:.3f} · "
           "the exact denoiser of toy landscapes (smea_sampler.toy), no weights", font[14], MUTED)
     top = layout.header - 30
     for c, steps in enumerate(columns):

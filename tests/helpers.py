@@ -9,13 +9,9 @@ import math
 
 import torch
 
-from smea_sampler.sampling import get_sigmas_karras
+from smea_sampler.bench import sd1_sigmas
 
-SIGMA_MIN, SIGMA_MAX = 0.0292, 14.6146  # the SD1 discrete schedule's ends
-
-
-def karras(steps: int) -> torch.Tensor:
-    return get_sigmas_karras(steps, SIGMA_MIN, SIGMA_MAX)
+karras = sd1_sigmas  # the WebUI's Karras schedule over SD1's σ range
 
 
 def odd_model(x, sigma, **extra_args):
