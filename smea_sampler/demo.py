@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from .bench import (
+from .registry import SAMPLERS, SamplerInfo
+from .runs import (
     REFERENCES,
     SD1_SIGMA_MAX,
     SD1_SIGMA_MIN,
@@ -34,7 +35,6 @@ from .bench import (
     sd1_sigmas,
     select_samplers,
 )
-from .registry import SAMPLERS, SamplerInfo
 from .toy import CHANNELS, ToyModel, to_rgb
 
 CANDIDATES = (*REFERENCES, *SAMPLERS)

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from smea_sampler.bench import sd1_sigmas
+from smea_sampler.runs import sd1_sigmas
 
 karras = sd1_sigmas  # the WebUI's Karras schedule over SD1's σ range
 

@@ -8,8 +8,8 @@ from PIL import Image
 
 from smea_sampler import SAMPLERS_BY_LABEL
 from smea_sampler.__main__ import main as cli
-from smea_sampler.bench import EULER_A
 from smea_sampler.demo import BACKGROUND, CANDIDATES, GAP, Layout, call_table, main, marks, run
+from smea_sampler.runs import EULER_A
 from smea_sampler.toy import ToyModel, to_rgb
 
 SIZE = (8, 8)

@@ -33,7 +33,7 @@ def test_preload_adds_only_the_strict_flag_and_imports_nothing_of_the_webui():
     assert imports == []
     parser = argparse.ArgumentParser()
     load(path).preload(parser)
-    glue_flag = ast.literal_eval(re.search(r'^STRICT_FLAG = ("\w+")', (REPO / "scripts" / "smea_samplers.py")
+    glue_flag = ast.literal_eval(re.search(r'^STRICT_FLAG = ("\w+")', (REPO / "smea_sampler" / "webui.py")
                                            .read_text(), flags=re.MULTILINE).group(1))
     assert vars(parser.parse_args([])) == {glue_flag: False}
     assert vars(parser.parse_args(["--smea-strict"])) == {glue_flag: True}

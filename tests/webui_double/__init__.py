@@ -95,16 +95,23 @@ def load_scripts(webui):
     webui.scripts.load_scripts([(XYZ, ROOT / "scripts"), (GLUE, REPO)])
     modules = {Path(data.path).name: data.module for data in webui.scripts.scripts_data}
     webui.xyz_grid = modules.get("xyz_grid.py")
-    return webui.script_loading.loaded_scripts.get(str(GLUE))
+    return adapter() if str(GLUE) in webui.script_loading.loaded_scripts else None
+
+
+def adapter():
+    """The WebUI adapter module that scripts/smea_samplers.py set up, or None if it could not be imported."""
+    return sys.modules.get("smea_sampler.webui")
 
 
 def import_glue(webui):
-    """Import scripts/smea_samplers.py as load_module does, letting any exception out (the WebUI would catch it)."""
+    """Import scripts/smea_samplers.py as load_module does, letting any exception out (the WebUI would catch it);
+    returns the adapter module it set up."""
     sys.path.insert(0, str(REPO))
     try:
-        return webui.script_loading.load_module(str(GLUE))
+        webui.script_loading.load_module(str(GLUE))
     finally:
         sys.path.remove(str(REPO))
+    return adapter()
 
 
 def uninstall(webui):

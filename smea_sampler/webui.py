@@ -1,0 +1,408 @@
+"""The WebUI adapter: registers the samplers in the Stable Diffusion WebUI (AUTOMATIC1111 1.6–1.10, Forge,
+reForge), with their settings, infotext keys and X/Y/Z plot axes.
+
+scripts/smea_samplers.py calls setup() when the WebUI's load_scripts() imports it; registering then, followed
+by set_samplers(), reaches the dropdowns, the hires-fix list, the API and the X/Y/Z plot (WEBUI.md §2). Every
+label, alias, parameter and knob comes from the registry; the sampling itself lives in the core modules.
+It imports the WebUI's `modules` only inside setup(), so that a WebUI it does not fit gets one log line
+and is left untouched; it must never hold any sampler math, and the core never imports it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+from types import SimpleNamespace
+
+import torch
+
+from .registry import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS
+
+logger = logging.getLogger("smea_sampler.webui")
+
+HOST_ARGS = ("model", "x", "sigmas", "extra_args", "callback", "disable")
+# The CFG denoiser's tensors laid out on the latent grid: the inpaint blend reads them on every call (WEBUI.md §3).
+LATENT_ATTRS = ("init_latent", "mask", "nmask")
+# Every sampler draws its noise from p.rng, which eta noise seed delta reseeds, so ENSD belongs in the infotext.
+# Option values must stay str/int/bool: the API's SamplerItem.options is dict[str, str].
+OPTIONS = {"uses_ensd": True}
+# The WebUI counts model calls to place prompt edits, the refiner switch and "skip early CFG"; second_order
+# tells it a sampler makes about two calls per step.
+TWO_CALLS_PER_STEP = {"second_order": True}
+LABEL_OF_FUNCTION = {info.function.__name__: info.label for info in SAMPLERS}  # for the core's log records
+SECTION = ("smea_samplers", "SMEA samplers")
+CATEGORY = "sd"  # 1.7+ groups settings sections by category; "sd" is where "Sampler parameters" lives
+SLIDER_STEP = 0.05
+STRICT_FLAG = "smea_strict"  # preload.py's --smea-strict
+MARK = "smea_sampler_label"  # set on our constructors, so that "Reload UI" recognises the entries it made itself
+# The WebUI modules the glue uses and what it needs of each; a missing one means a WebUI this glue does not know.
+NEEDS = {
+    "sd_samplers": ("all_samplers", "all_samplers_map", "set_samplers"),
+    "sd_samplers_common": ("SamplerData", "InterruptedException"),
+    "sd_samplers_kdiffusion": ("KDiffusionSampler", "sampler_extra_params"),
+    "shared": ("opts", "cmd_opts", "OptionInfo"),
+    "script_callbacks": ("on_before_ui",),
+    "scripts": ("scripts_data",),
+}
+# Schedules of flow-matching models: Forge's backend/modules/k_prediction.py predictors and the
+# ComfyUI-style model_sampling classes of reForge's ldm_patched/modules/model_sampling.py.
+FLOW_SCHEDULES = frozenset({"PredictionFlux", "PredictionDiscreteFlow", "PredictionFlow", "CONST", "COSMOS_RFLOW",
+                            "ModelSamplingDiscreteFlow", "ModelSamplingFlux", "ModelSamplingCosmosRFlow"})
+
+
+class Incompatible(Exception):
+    """The running WebUI lacks something the glue needs; the message names it."""
+
+
+# --- the host --------------------------------------------------------------------------------------------------
+
+
+def webui_host() -> SimpleNamespace:
+    """The WebUI modules of NEEDS, checked; raises Incompatible naming the first thing missing."""
+    host = {}
+    for name, attributes in NEEDS.items():
+        try:
+            module = importlib.import_module(f"modules.{name}")
+        except ImportError as error:
+            raise Incompatible(f"cannot import modules.{name} ({error})") from None
+        missing = [attribute for attribute in attributes if not hasattr(module, attribute)]
+        if missing:
+            raise Incompatible(f"modules.{name} has no {', '.join(missing)}")
+        host[name] = module
+    if not hasattr(host["sd_samplers_common"].SamplerData, "total_steps"):
+        # SamplerData.total_steps came with 1.6, together with KDiffusionSampler accepting a callable.
+        raise Incompatible("this WebUI is older than 1.6: its KDiffusionSampler only runs k-diffusion's own functions")
+    return SimpleNamespace(**host)
+
+
+def strict(host) -> bool:
+    return bool(getattr(host.shared.cmd_opts, STRICT_FLAG, False))
+
+
+# --- settings and knobs ----------------------------------------------------------------------------------------
+
+
+def option_key(knob) -> str:
+    return f"smea_sampler_{knob.name}"
+
+
+def is_number(knob) -> bool:
+    """A knob set with a slider (the SMEA scale, which has bounds); the others are step lists typed in a textbox."""
+    return knob.bounds is not None
+
+
+def setting_value(knob, value):
+    """value as its setting stores it and the infotext shows it: a float, or the step list as text."""
+    return float(value) if is_number(knob) else knob.format(value)
+
+
+def option_info(host, knob):
+    """The Settings entry of knob; its infotext key is the knob's label, so PNG Info restores it as an override."""
+    if is_number(knob):
+        import gradio as gr  # the WebUI imported it long before it loads scripts
+
+        low, high = knob.bounds
+        slider = {"minimum": low, "maximum": high, "step": SLIDER_STEP}
+        info = host.shared.OptionInfo(knob.default, knob.label, gr.Slider, slider, section=SECTION,
+                                      infotext=knob.label)
+    else:
+        info = host.shared.OptionInfo(setting_value(knob, knob.default), knob.label, section=SECTION,
+                                      infotext=knob.label)
+    info.category_id = CATEGORY  # an attribute 1.6 does not read
+    return info.info(knob.help)
+
+
+def knob_values(info, opts) -> dict:
+    """info's knobs as Settings (or an override from infotext or X/Y/Z) have them, parsed."""
+    values = {}
+    for name in info.knobs:
+        knob = KNOBS_BY_NAME[name]
+        setting = getattr(opts, option_key(knob), None)
+        try:
+            values[name] = knob.default if setting is None else knob.parse(setting)
+        except ValueError as error:
+            raise ValueError(f"{info.label}: the setting {knob.label!r} = {setting!r} is not valid: {error}") from None
+    return values
+
+
+def record_knobs(p, values: dict) -> None:
+    """Write the non-default knobs to p's infotext.
+
+    Into a copy of p's extra_generation_params: the X/Y/Z plot's cells are shallow copies of one job that
+    share that dict, and a value written into it would show in the infotext of every later cell."""
+    params = getattr(p, "extra_generation_params", None)
+    knobs = [(KNOBS_BY_NAME[name], value) for name, value in values.items()]
+    written = {knob.label: setting_value(knob, value) for knob, value in knobs if not knob.is_default(value)}
+    if params is not None and written:
+        p.extra_generation_params = {**params, **written}
+
+
+# --- what runs at sampling time --------------------------------------------------------------------------------
+
+
+def _attribute(owner, name):
+    """getattr for probing the WebUI's model wrappers, whose properties may raise on a model they do not fit."""
+    try:
+        return getattr(owner, name, None)
+    except Exception:
+        return None
+
+
+def is_flow_model(model) -> bool:
+    """Whether the CFG denoiser `model` wraps a flow-matching model (Flux, SD3, AuraFlow: σ in [0, 1]).
+
+    Forge v2: its inner model is a ForgeScheduleLinker whose predictor has prediction_type 'const'.
+    reForge / ComfyUI-style: a model_sampling of a CONST or *Flow class. Otherwise the schedule itself:
+    no k-diffusion (VE-scaled) model tops out at σ ≤ 1 (SD1/2/XL: 14.6, EDM-style: 80 and more)."""
+    inner = _attribute(model, "inner_model")
+    schedules = (_attribute(inner, "predictor"), _attribute(inner, "model_sampling"),
+                 _attribute(_attribute(inner, "inner_model"), "model_sampling"))
+    for schedule in schedules:
+        if schedule is None:
+            continue
+        if _attribute(schedule, "prediction_type") == "const":
+            return True
+        if any(cls.__name__ in FLOW_SCHEDULES for cls in type(schedule).__mro__):
+            return True
+    sigmas = _attribute(inner, "sigmas")
+    return isinstance(sigmas, torch.Tensor) and sigmas.numel() > 0 and float(sigmas.max()) <= 1.0
+
+
+def refuse_flow_model(model, label: str) -> None:
+    if is_flow_model(model):
+        raise RuntimeError(
+            f"{label} cannot sample flow-matching models (Flux, SD3 and the like): its churn step is made for "
+            f"the noise scale of SD1/SDXL models and would leave pure noise. Choose a sampler made for them, "
+            f"such as Euler.")
+
+
+def seeded_noise(p, x, label: str):
+    """A noise sampler drawing from the WebUI's per-image seeded generator p.rng (1.6+), or None.
+
+    rng.next() draws one latent per image from that image's own generator (seed, variation seed, ENSD),
+    so an image does not depend on its batch, like the WebUI's own ancestral samplers. Without a usable
+    p.rng, torch's global generator is used (the package's default) and the seed no longer reproduces
+    the image; that is logged (once per job, see OncePerJob)."""
+    rng = getattr(p, "rng", None)
+    if not callable(getattr(rng, "next", None)):
+        logger.warning("%s: this run has no per-image seeded generator (p.rng); the noise comes from torch's "
+                       "global generator, so the seed will not reproduce the image", label)
+        return None
+    fallen_back = False
+
+    def noise_sampler(sigma, sigma_next):
+        nonlocal fallen_back
+        if not fallen_back:
+            noise = rng.next()
+            if noise.shape == x.shape:
+                return noise.to(device=x.device, dtype=x.dtype)
+            fallen_back = True
+            logger.warning("%s: the seeded generator (p.rng) gives noise of shape %s for a latent of shape %s; "
+                           "using torch's global generator for the rest of this run, so the seed will not "
+                           "reproduce the image", label, tuple(noise.shape), tuple(x.shape))
+        return torch.randn_like(x)
+
+    return noise_sampler
+
+
+def webui_signature(info) -> inspect.Signature:
+    """info.function's signature cut to what the WebUI may pass: HOST_ARGS and info.params.
+
+    KDiffusionSampler reads it: `sigmas` gets it the schedule, `eta` the eta setting, and each s_* name
+    that sampler_extra_params lists the Settings value. Absent on purpose: `n` and `sigma_min`, which
+    would make it pass those too, and the knobs, which it knows nothing of."""
+    parameters = inspect.signature(info.function).parameters
+    return inspect.Signature([parameter for name, parameter in parameters.items()
+                              if name in HOST_ARGS or name in info.params])
+
+
+def keep_last_latent_full_size(model, denoised) -> None:
+    """On an interrupt the WebUI returns its sampler's last_latent, the prediction of the last model call; after a
+    sub-step that is a resampled latent, which the WebUI would decode or blend at the wrong size. Put back the
+    last full-size prediction."""
+    sampler = getattr(model, "sampler", None)
+    last = getattr(sampler, "last_latent", None)
+    if isinstance(last, torch.Tensor) and last.shape != denoised.shape:
+        sampler.last_latent = denoised
+
+
+def sampler_function(host, info):
+    """The callable the WebUI runs for info: info.function with seeded noise, the knobs, the inpaint attributes."""
+
+    def sample(model, x, sigmas, extra_args=None, callback=None, disable=None, **params):
+        refuse_flow_model(model, info.label)
+        p = getattr(model, "p", None)
+        knobs = knob_values(info, host.shared.opts)
+        record_knobs(p, knobs)
+        noise_sampler = seeded_noise(p, x, info.label)
+        if not info.resamples:
+            return info.function(model, x, sigmas, extra_args=extra_args, callback=callback, disable=disable,
+                                 noise_sampler=noise_sampler, **params, **knobs)
+
+        latest = {"denoised": x}  # what the WebUI's last_latent holds before the first model call
+
+        def report(step):
+            latest["denoised"] = step["denoised"]  # the step's full-size prediction
+            if callback is not None:
+                callback(step)
+
+        try:
+            return info.function(model, x, sigmas, extra_args=extra_args, callback=report, disable=disable,
+                                 noise_sampler=noise_sampler, latent_attrs=LATENT_ATTRS, fallback=not strict(host),
+                                 **params, **knobs)
+        except host.sd_samplers_common.InterruptedException:
+            keep_last_latent_full_size(model, latest["denoised"])
+            raise
+
+    sample.__signature__ = webui_signature(info)
+    sample.__name__ = sample.__qualname__ = info.function.__name__
+    sample.__doc__ = info.function.__doc__
+    return sample
+
+
+# --- registration ----------------------------------------------------------------------------------------------
+
+
+def sampler_entry(host, info):
+    """(function, SamplerData) for info; the function is also the sampler_extra_params key (WEBUI.md §1)."""
+    function = sampler_function(host, info)
+
+    def constructor(model):
+        return host.sd_samplers_kdiffusion.KDiffusionSampler(function, model)
+
+    setattr(constructor, MARK, info.label)
+    options = {**OPTIONS, **(TWO_CALLS_PER_STEP if info.calls_per_step == 2 else {})}
+    return function, host.sd_samplers_common.SamplerData(info.label, constructor, [info.alias], options)
+
+
+def foreign_entries(present: dict, infos) -> list:
+    """The infos whose label the WebUI already has from something else; logged in one line."""
+    foreign = [info for info in infos if info.label in present and not hasattr(present[info.label].constructor, MARK)]
+    if foreign:
+        providers = ", ".join(f"{info.label!r} (from {getattr(present[info.label].constructor, '__module__', None)})"
+                              for info in foreign)
+        logger.warning("smea-samplers: %s already provided by the WebUI itself or another extension; that one stays "
+                       "active and ours is not added (our settings and seeded noise do not apply to it)", providers)
+    return foreign
+
+
+def add_entries(sd_samplers, entries) -> None:
+    if not entries:
+        return
+    if hasattr(sd_samplers, "add_sampler"):  # Forge: appends, rebuilds its map and calls set_samplers itself
+        for data in entries:
+            sd_samplers.add_sampler(data)
+        return
+    # In place: the WebUI's other modules hold these very list and dict objects.
+    sd_samplers.all_samplers.extend(entries)
+    sd_samplers.all_samplers_map.update((data.name, data) for data in entries)
+    sd_samplers.set_samplers()
+
+
+def find_xyz_grid(scripts_module):
+    """The loaded module of the built-in X/Y/Z plot script, or None."""
+    for data in scripts_module.scripts_data:
+        if data.script_class.__module__ == "xyz_grid.py":
+            return getattr(data, "module", None)
+    return None
+
+
+def axis_option(xyz_grid, knob):
+    """An X/Y/Z axis for knob, applied as a settings override like the WebUI's own "Schedule rho" axis."""
+
+    # The plot splits an axis's text at commas, so a cell's step list needs another separator or quotes.
+    how = "" if is_number(knob) else " (in the plot, write a cell's steps as 2;3 or in quotes, \"2,3\")"
+
+    def confirm(p, values):
+        for value in values:
+            try:
+                knob.parse(value)
+            except ValueError as error:
+                raise RuntimeError(f"X/Y/Z plot: {value!r} is not a valid {knob.label}: {error}{how}") from None
+
+    def apply(p, value, values):
+        p.override_settings[option_key(knob)] = setting_value(knob, knob.parse(value))
+
+    return xyz_grid.AxisOption(knob.label, float if is_number(knob) else str, apply, confirm=confirm)
+
+
+def add_xyz_axes(host, knobs) -> None:
+    """on_before_ui: one X/Y/Z axis per knob, unless the plot script is off or has them already."""
+    xyz_grid = find_xyz_grid(host.scripts)
+    if xyz_grid is None:
+        return
+    present = {option.label for option in xyz_grid.axis_options}
+    xyz_grid.axis_options.extend(axis_option(xyz_grid, knob) for knob in knobs if knob.label not in present)
+
+
+class OncePerJob(logging.Filter):
+    """Lets each warning through once per sampler and WebUI job: the samplers warn once per sampling run,
+    and a job with a batch count of 50 (or a hires pass) has many runs. A job is told by its start time.
+
+    The core names a sampler by its function; the record is rewritten to name it by its WebUI label."""
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+        self.job, self.seen = None, set()
+
+    def filter(self, record):
+        job = getattr(self.state, "time_start", None), getattr(self.state, "job_timestamp", None)
+        if job != self.job:
+            self.job, self.seen = job, set()
+        sampler = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        if sampler in LABEL_OF_FUNCTION:
+            sampler = LABEL_OF_FUNCTION[sampler]
+            record.args = (sampler, *record.args[1:])
+        key = (record.name, record.msg, sampler)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+def log_once_per_job(host) -> None:
+    """Put one OncePerJob filter on the package's and the glue's loggers (replacing a Reload UI's earlier one)."""
+    for name in ("smea_sampler", logger.name):
+        target = logging.getLogger(name)
+        for old in [f for f in target.filters if type(f).__name__ == OncePerJob.__name__]:
+            target.removeFilter(old)
+        target.addFilter(OncePerJob(host.shared.state))
+
+
+def setup(infos=None):
+    """Register the samplers, the settings and X/Y/Z axes of their knobs; or nothing, with one log line, in a
+    WebUI this does not fit. Everything is built before anything is added, so a failure leaves the WebUI as it was.
+
+    A label the WebUI already has from elsewhere is left to it; one that an earlier load of this script
+    registered ("Reload UI") is kept as it is, and its knobs still get their settings and axes."""
+    infos = SAMPLERS if infos is None else infos
+    try:
+        host = webui_host()
+        present = {data.name: data for data in host.sd_samplers.all_samplers}
+        foreign = foreign_entries(present, infos)
+        ours = [info for info in infos if info not in foreign]
+        knobs = [knob for knob in KNOBS if any(knob.name in info.knobs for info in ours)]
+        options = [(option_key(knob), option_info(host, knob)) for knob in knobs]
+        entries = [(info, *sampler_entry(host, info)) for info in ours if info.label not in present]
+    except Exception as error:  # whatever this WebUI is, it must start as it would without us
+        logger.warning("smea-samplers: not loaded, this WebUI does not fit (%s); it runs on without these samplers",
+                       error if isinstance(error, Incompatible) else f"{type(error).__name__}: {error}")
+        return None
+    try:
+        # Settings are added now rather than in on_ui_settings: an API-only WebUI (--nowebui) never runs those
+        # callbacks, and an override naming a setting nobody added is a KeyError in opts.set.
+        for key, option in options:
+            host.shared.opts.add_option(key, option)
+        for info, function, _ in entries:
+            host.sd_samplers_kdiffusion.sampler_extra_params[function] = [n for n in info.params if n in CHURN_PARAMS]
+        add_entries(host.sd_samplers, [data for _, _, data in entries])
+        host.script_callbacks.on_before_ui(lambda: add_xyz_axes(host, knobs))
+        log_once_per_job(host)
+    except Exception as error:  # the WebUI's own code raised part-way: say so once, never stop its start-up
+        logger.warning("smea-samplers: registration failed part-way (%s: %s); some samplers or settings may be "
+                       "missing", type(error).__name__, error)
+        return None
+    return host
+
