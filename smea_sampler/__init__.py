@@ -4,7 +4,7 @@ Kohaku_LoNyu_Yog) as pure-torch functions with k-diffusion's signature.
 This package never imports the Stable Diffusion WebUI; `scripts/` adapts it.
 """
 
-from .registry import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS, SAMPLERS_BY_LABEL, Knob, SamplerInfo, label_of
+from .registry import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS, SAMPLERS_BY_LABEL, Knob, SamplerInfo
 from .sampling import (
     sample_euler_dy,
     sample_euler_dy_negative,
@@ -23,7 +23,6 @@ __all__ = [
     "Knob",
     "SamplerInfo",
     "SubSteps",
-    "label_of",
     "sample_euler_dy",
     "sample_euler_dy_negative",
     "sample_euler_negative",

@@ -11,8 +11,9 @@ Pure torch: this module never imports the WebUI.
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 
 import torch
@@ -70,13 +71,34 @@ def smea_maps(height: int, width: int, scale: float) -> tuple[SpatialMap, Spatia
 
 
 def map_latent_aligned(value, size: torch.Size, spatial_map: SpatialMap):
-    """Apply spatial_map to every tensor in value (nested dicts, lists, tuples) whose last two dims equal size."""
+    """value with spatial_map applied to every tensor inside whose last two dims equal size.
+
+    The host's objects come back untouched, the very same objects, unless a latent-aligned tensor
+    inside them changes (SAMPLERS.md §4). Then only the containers on the way to it are copied, each
+    keeping its type: a namedtuple stays that namedtuple, a dict subclass that subclass, a list a list.
+    Dicts, lists and tuples are walked; any other object is left as it is.
+    """
     if isinstance(value, torch.Tensor):
         return spatial_map(value) if value.ndim >= 2 and value.shape[-2:] == size else value
-    if isinstance(value, Mapping):
-        return {key: map_latent_aligned(item, size, spatial_map) for key, item in value.items()}
+    if isinstance(value, dict):
+        changed = {key: mapped for key, item in value.items()
+                   if (mapped := map_latent_aligned(item, size, spatial_map)) is not item}
+        if not changed:
+            return value
+        mapped = copy.copy(value)  # keeps a dict subclass and its attributes, as dict.copy() would not
+        mapped.update(changed)
+        return mapped
     if isinstance(value, (list, tuple)):
-        return type(value)(map_latent_aligned(item, size, spatial_map) for item in value)
+        items = [map_latent_aligned(item, size, spatial_map) for item in value]
+        if all(mapped is item for mapped, item in zip(items, value, strict=True)):
+            return value
+        if isinstance(value, list):
+            mapped = copy.copy(value)
+            mapped[:] = items
+            return mapped
+        if hasattr(value, "_fields"):  # a namedtuple takes its fields as positional arguments
+            return type(value)(*items)
+        return type(value)(items)
     return value
 
 
@@ -163,12 +185,10 @@ class SubSteps:
         return small + dt * (small - denoised) / sigma_hat
 
     def _log_skip(self, kind, size, error):
-        from .registry import label_of  # imported late: the registry imports the samplers, which import this
-
         if not self.warned:
             self.warned = True
             logger.warning(
                 "%s: %s sub-step at latent size %s skipped, that step runs as plain Euler "
                 "(further skips in this run are not logged): %s",
-                label_of(self.sampler), kind, "×".join(map(str, size)), error,
+                self.sampler.__name__, kind, "×".join(map(str, size)), error,
             )
