@@ -30,7 +30,7 @@ def parse_steps(text: str) -> tuple[int, ...]:
     try:
         steps = tuple(sorted({int(part) for part in text.replace(";", ",").split(",") if part.strip()}))
     except ValueError:
-        raise ValueError(f"expected step indices like '2,3', got {text!r}") from None
+        raise ValueError(f"expected step indices like '2,3', got {text[:40]!r}") from None
     sampling.step_set(steps, "steps")
     return steps
 
@@ -59,13 +59,14 @@ class Knob:
 
 KNOBS = (
     Knob("dy_steps", "Dy steps", sampling.DY_STEPS,
-         "Euler Dy, Euler Negative Dy: steps (from 0) that run a Dy sub-step; none for none",
+         "Euler Dy and Euler Negative Dy (SMEA samplers): the steps, counted from 0, that add a Dy sub-step; "
+         "'none' turns it off",
          parse_steps, format_steps),
     Knob("smea_steps", "SMEA steps", sampling.SMEA_STEPS,
-         "Euler SMEA Dy: steps (from 0) that run a SMEA sub-step; none for none",
+         "Euler SMEA Dy: the steps, counted from 0, that add a SMEA sub-step; 'none' turns it off",
          parse_steps, format_steps),
     Knob("smea_dy_steps", "SMEA Dy steps", sampling.SMEA_DY_STEPS,
-         "Euler SMEA Dy: steps (from 0) that run a Dy sub-step; none for none",
+         "Euler SMEA Dy: the steps, counted from 0, that add a Dy sub-step; 'none' turns it off",
          parse_steps, format_steps),
     Knob("smea_scale", "SMEA scale", sampling.SMEA_SCALE,
          "Euler SMEA Dy: how much the SMEA sub-step enlarges the latent ({:g} to {:g})".format(
@@ -118,12 +119,4 @@ SAMPLERS = (
                 "step); second half: plain Euler. Use about 10 steps"),
 )
 SAMPLERS_BY_LABEL = {info.label: info for info in SAMPLERS}
-
-
-def label_of(function: Callable) -> str:
-    """The WebUI label of a sampler function (its __name__ if it is not registered)."""
-    for info in SAMPLERS:
-        if info.function is function:
-            return info.label
-    return getattr(function, "__name__", repr(function))
 

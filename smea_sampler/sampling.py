@@ -27,6 +27,10 @@ SMEA_STEPS = (0,)
 SMEA_DY_STEPS = (1,)
 SMEA_SCALE = 1.25
 SMEA_SCALE_RANGE = (1.0, 4.0)  # an enlargement; past 4× the call costs 16× a full one for no known gain
+# Bounds on a knob's step list, so that a value from the API, an infotext or an X/Y/Z cell stays sane (and
+# short in the infotext). An index past a run's last step is harmless: that step never comes.
+MAX_STEP_INDEX = 999
+MAX_LISTED_STEPS = 100
 
 
 def to_d(x, sigma, denoised):
@@ -78,8 +82,11 @@ def euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise):
 def step_set(steps: Iterable[int], name: str) -> frozenset[int]:
     """Validate a knob's step indices (counted from 0, as the loop's i)."""
     steps = frozenset(steps)
-    if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in steps):
-        raise ValueError(f"{name} must be step indices ≥ 0 (counted from 0), got {sorted(steps, key=str)}")
+    if len(steps) > MAX_LISTED_STEPS:
+        raise ValueError(f"{name} lists {len(steps)} steps; at most {MAX_LISTED_STEPS} are allowed")
+    if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= MAX_STEP_INDEX for i in steps):
+        shown = sorted(steps, key=str)[:10]
+        raise ValueError(f"{name} must be step indices from 0 to {MAX_STEP_INDEX} (counted from 0), got {shown}")
     return steps
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import smea_sampler
-from smea_sampler import KNOBS, KNOBS_BY_NAME, SAMPLERS, label_of
+from smea_sampler import KNOBS, KNOBS_BY_NAME, SAMPLERS
 from smea_sampler.registry import parse_steps
 
 # SAMPLERS.md §3: the original's labels and aliases, so its PNG-info and X/Y/Z presets keep working.
@@ -56,7 +56,13 @@ def test_knob_defaults_are_the_original_look():
 @pytest.mark.parametrize("knob", KNOBS, ids=lambda knob: knob.name)
 def test_knobs_round_trip_through_text(knob):
     assert knob.parse(knob.format(knob.default)) == knob.default
-    assert knob.is_default(knob.default)
+
+
+@pytest.mark.parametrize(("name", "value", "default"), [("dy_steps", [3, 2], True), ("dy_steps", (2,), False),
+                                                         ("smea_dy_steps", (), False), ("smea_scale", "1.25", True),
+                                                         ("smea_scale", 1.5, False)])
+def test_is_default_compares_values_not_their_spelling(name, value, default):
+    assert KNOBS_BY_NAME[name].is_default(value) is default
 
 
 @pytest.mark.parametrize(("text", "steps"), [("2,3", (2, 3)), (" 3 , 2 ", (2, 3)), ("", ()), ("none", ()),
@@ -77,12 +83,9 @@ def test_bad_scales_are_clear_errors(text):
         KNOBS_BY_NAME["smea_scale"].parse(text)
 
 
-def test_label_of_names_registered_and_other_functions():
-    assert label_of(SAMPLERS[3].function) == "Euler Negative Dy"
-    assert label_of(print) == "print"
-
-
-@pytest.mark.parametrize(("name", "value"), [("dy_steps", (-1,)), ("dy_steps", (1.0,)), ("smea_steps", (True,))])
+@pytest.mark.parametrize(("name", "value"), [("dy_steps", (-1,)), ("dy_steps", (1.0,)), ("smea_steps", (True,)),
+                                             ("smea_dy_steps", (-2,)), ("smea_dy_steps", (1000,)),
+                                             ("smea_scale", 0.5), ("smea_scale", 4.5)])
 def test_samplers_reject_bad_knob_values(name, value):
     info = next(info for info in SAMPLERS if name in info.knobs)
     with pytest.raises(ValueError, match=name):
