@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import contextlib
+from collections import namedtuple
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from smea_sampler import SAMPLERS, sample_euler_dy, sample_euler_smea_dy
+from smea_sampler.substeps import map_latent_aligned
 from tests.helpers import karras
 
 RESAMPLING = [info for info in SAMPLERS if info.resamples]
@@ -133,3 +135,52 @@ def test_missing_and_none_attributes_are_skipped():
                           latent_attrs=(*LATENT_ATTRS, "not_there"))
     assert out.shape == (1, 4, H, W)
     assert model.mask is None and not hasattr(model, "init_latent") and not hasattr(model, "not_there")
+
+
+# The mapper itself: the host's objects go through untouched, copies keep their types (SAMPLERS.md §4).
+
+Schedule = namedtuple("Schedule", ["end_at_step", "cond"])  # as the WebUI's ScheduledPromptConditioning
+
+
+class Tagged(dict):
+    """A dict subclass with an attribute of its own (like the WebUI's DictWithShape)."""
+
+
+class HostObject:
+    """An object the mapper does not know (like MulticondLearnedConditioning): never looked into."""
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+
+def halve(t):
+    return t[..., ::2, ::2]
+
+
+def test_objects_without_latent_aligned_tensors_come_back_as_the_very_same_objects():
+    uncond = [[Schedule(3, torch.randn(77, 16)), Schedule(8, torch.randn(77, 16))]]
+    extra_args = {"cond": HostObject(torch.randn(2, 4, H, W)), "uncond": uncond, "image_cond": torch.zeros(2, 5, 1, 1),
+                  "cond_scale": 7.0, "sdxl": Tagged(crossattn=torch.randn(2, 77, 16), vector=torch.randn(2, 32))}
+    assert map_latent_aligned(extra_args, torch.Size([H, W]), halve) is extra_args
+
+
+def test_a_namedtuple_holding_a_latent_aligned_tensor_stays_that_namedtuple():
+    entry = Schedule(3, torch.randn(2, 5, H, W))
+    mapped = map_latent_aligned([[entry]], torch.Size([H, W]), halve)
+    assert type(mapped[0][0]) is Schedule and mapped[0][0].end_at_step == 3
+    assert torch.equal(mapped[0][0].cond, halve(entry.cond))
+
+
+def test_copies_keep_dict_subclasses_and_their_attributes_and_share_untouched_items():
+    vector = torch.randn(2, 32)
+    value = Tagged(c_concat=torch.randn(2, 5, H, W), vector=vector)
+    value.note = "kept"
+    mapped = map_latent_aligned(value, torch.Size([H, W]), halve)
+    assert type(mapped) is Tagged and mapped.note == "kept" and mapped is not value
+    assert mapped["vector"] is vector and mapped["c_concat"].shape == (2, 5, H // 2, W // 2)
+    assert value["c_concat"].shape == (2, 5, H, W)  # the original is not changed
+
+
+def test_unknown_objects_are_left_alone_even_when_they_hold_latent_aligned_tensors():
+    host = HostObject(torch.randn(2, 4, H, W))
+    assert map_latent_aligned({"x": host}, torch.Size([H, W]), halve)["x"] is host

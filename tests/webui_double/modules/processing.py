@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from modules import infotext_utils, rng, sd_samplers, shared
+from modules import infotext_utils, prompt_parser, rng, sd_samplers, shared
 from modules.shared import opts
 
 LATENT_CHANNELS, OPT_F = 4, 8
@@ -26,6 +26,7 @@ LATENT_CHANNELS, OPT_F = 4, 8
 @dataclass(repr=False)
 class StableDiffusionProcessing:
     prompt: str = "a toy"
+    negative_prompt: str = ""
     seed: int = 1
     subseed: int = -1
     subseed_strength: float = 0.0
@@ -66,11 +67,14 @@ class StableDiffusionProcessing:
         self.s_tmax = (self.s_tmax if self.s_tmax is not None else opts.s_tmax) or float("inf")
         self.s_noise = self.s_noise if self.s_noise is not None else opts.s_noise
 
-    def conds(self):
-        """(cond, uncond) for the batch: stand-ins for the text encoder's output, fixed per prompt."""
-        generator = torch.Generator().manual_seed(len(self.prompt))
-        cond, uncond = torch.randn(2, 1, 77, 8, generator=generator)
-        return cond.expand(self.batch_size, -1, -1), uncond.expand(self.batch_size, -1, -1)
+    def conds(self, steps):
+        """(cond, uncond) for the batch as the WebUI's setup_conds builds them (prompt_parser)."""
+        total_steps = sd_samplers.find_sampler_config(self.sampler_name).total_steps(steps)
+        prompts = [self.prompt] * self.batch_size
+        negative_prompts = [self.negative_prompt] * self.batch_size
+        cond = prompt_parser.get_multicond_learned_conditioning(shared.sd_model, prompts, total_steps)
+        uncond = prompt_parser.get_learned_conditioning(shared.sd_model, negative_prompts, total_steps)
+        return cond, uncond
 
     def image_conditioning(self, x, mask=None, latent=None):
         if shared.sd_model.model.conditioning_key != "hybrid":
@@ -101,8 +105,9 @@ class StableDiffusionProcessingTxt2Img(StableDiffusionProcessing):
         self.rng = rng.ImageRNG(samples.shape[1:], self.seeds, subseeds=self.subseeds,
                                 subseed_strength=self.subseed_strength)
         noise = self.rng.next()
-        samples = self.sampler.sample_img2img(self, samples, noise, cond, uncond,
-                                              steps=self.hr_second_pass_steps or self.steps,
+        hr_steps = self.hr_second_pass_steps or self.steps
+        cond, uncond = self.conds(hr_steps)
+        samples = self.sampler.sample_img2img(self, samples, noise, cond, uncond, steps=hr_steps,
                                               image_conditioning=self.image_conditioning(samples))
         self.is_hr_pass = False
         return samples
@@ -174,6 +179,6 @@ def process_images_inner(p):
         p.subseeds = p.all_subseeds[n * p.batch_size:(n + 1) * p.batch_size]
         p.rng = rng.ImageRNG((LATENT_CHANNELS, p.height // OPT_F, p.width // OPT_F), p.seeds, subseeds=p.subseeds,
                              subseed_strength=p.subseed_strength)
-        images.append(p.sample(*p.conds()))
+        images.append(p.sample(*p.conds(p.steps)))
         infotexts += [create_infotext(p, n * p.batch_size + i) for i in range(p.batch_size)]
     return Processed(torch.cat(images), infotexts, p.all_seeds)

@@ -5,7 +5,8 @@ interfaces the WebUI 1.10 sampling path uses.
   ldm's LatentDiffusion. With `inpainting=True` it is a 9-channel "hybrid" model that concatenates
   c_concat to x the way ldm's DiffusionWrapper does, so a latent of another size fails with torch's
   "Sizes of tensors must match" error. `control` adds a residual of the full latent size, the way a
-  ControlNet does, which no resampling can fit.
+  ControlNet does, which no resampling can fit. With `sdxl=True` it reads SDXL's conditioning dict
+  ({'crossattn', 'vector', 'c_concat'}) as sgm's DiffusionEngine does.
 - FlowCheckpoint: a flow-matching model as Forge v2 exposes one (Flux/SD3: σ in [0, 1], a predictor with
   prediction_type 'const'), reached through `create_denoiser`, which A1111 1.10's CFGDenoiserKDiffusion honours.
 """
@@ -20,11 +21,11 @@ class DiffusionWrapper:
 
 
 class ToyCheckpoint:
-    is_sdxl = False
     parameterization = "eps"
     cond_stage_key = "txt"
 
-    def __init__(self, inpainting=False, seed=0):
+    def __init__(self, inpainting=False, seed=0, sdxl=False):
+        self.is_sdxl = sdxl
         generator = torch.Generator().manual_seed(seed)
         self.model = DiffusionWrapper("hybrid" if inpainting else "crossattn")
         self.weight = torch.randn(4, 9 if inpainting else 4, generator=generator) * 0.2
@@ -39,7 +40,11 @@ class ToyCheckpoint:
             x = torch.cat([x, *cond["c_concat"]], dim=1)
         # a 1×1 convolution as a broadcast sum: torch's threaded matmul is slow on tiny CPU tensors
         eps = (self.weight[None, :, :, None, None] * x[:, None]).sum(2)
-        eps = eps + 0.1 * cond["c_crossattn"][0].mean(dim=(1, 2))[:, None, None, None]
+        if self.is_sdxl:
+            text = cond["crossattn"].mean(dim=(1, 2)) + cond["vector"].mean(dim=1)
+        else:
+            text = cond["c_crossattn"][0].mean(dim=(1, 2))
+        eps = eps + 0.1 * text[:, None, None, None]
         if self.control is not None:
             eps = eps + self.control.repeat(eps.shape[0] // self.control.shape[0], 1, 1, 1)
         return eps
