@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import torch
@@ -36,6 +37,12 @@ CATEGORY = "sd"  # 1.7+ groups settings sections by category; "sd" is where "Sam
 SLIDER_STEP = 0.05
 STRICT_FLAG = "smea_strict"  # preload.py's --smea-strict
 MARK = "smea_sampler_label"  # set on our constructors, so that "Reload UI" recognises the entries it made itself
+REPLACES = "smea_sampler_replaces"  # on our constructors too: the WebUI's own entry that ours took the place of
+# Where a WebUI's own samplers are defined (A1111's modules, Forge's and reForge's modules_forge, backend,
+# ldm_patched); an extension's scripts load as modules named after their file ("smea.py").
+HOST_PACKAGES = frozenset({"modules", "modules_forge", "backend", "ldm_patched", "k_diffusion"})
+KEEP_BUILTINS = "smea_sampler_keep_builtins"
+KEEP_BUILTINS_LABEL = "Keep the WebUI's own copies of these samplers where it has them"
 # The WebUI modules the glue uses and what it needs of each; a missing one means a WebUI this glue does not know.
 NEEDS = {
     "sd_samplers": ("all_samplers", "all_samplers_map", "set_samplers"),
@@ -264,40 +271,110 @@ def sampler_function(host, info):
 # --- registration ----------------------------------------------------------------------------------------------
 
 
-def sampler_entry(host, info):
-    """(function, SamplerData) for info; the function is also the sampler_extra_params key (WEBUI.md §1)."""
+def sampler_entry(host, info, replaces=None):
+    """(function, SamplerData) for info; the function is also the sampler_extra_params key (WEBUI.md §1).
+
+    replaces: the WebUI's own entry of the same label that ours takes the place of; its aliases are kept, so
+    that everything that named it still finds ours, and it is remembered for the keep-built-ins setting."""
     function = sampler_function(host, info)
 
     def constructor(model):
         return host.sd_samplers_kdiffusion.KDiffusionSampler(function, model)
 
     setattr(constructor, MARK, info.label)
+    setattr(constructor, REPLACES, replaces)
+    aliases = [info.alias, *(alias for alias in getattr(replaces, "aliases", ()) if alias != info.alias)]
     options = {**OPTIONS, **(TWO_CALLS_PER_STEP if info.calls_per_step == 2 else {})}
-    return function, host.sd_samplers_common.SamplerData(info.label, constructor, [info.alias], options)
+    return function, host.sd_samplers_common.SamplerData(info.label, constructor, aliases, options)
 
 
-def foreign_entries(present: dict, infos) -> list:
-    """The infos whose label the WebUI already has from something else; logged in one line."""
-    foreign = [info for info in infos if info.label in present and not hasattr(present[info.label].constructor, MARK)]
+def provider(data) -> str:
+    """The module a sampler entry comes from: where its constructor was defined."""
+    return getattr(data.constructor, "__module__", None) or "?"
+
+
+def is_ours(data) -> bool:
+    return hasattr(data.constructor, MARK)
+
+
+def is_builtin(data) -> bool:
+    """Whether the WebUI itself ships the entry (reForge's copies of our samplers) rather than an extension."""
+    return provider(data).split(".")[0] in HOST_PACKAGES
+
+
+@dataclass
+class Plan:
+    """What setup() will change in the sampler list, worked out before anything is changed.
+
+    added: (info, function, data) for labels the WebUI does not have; replaced: (index, info, function, data)
+    for the WebUI's built-in copies that ours take the place of; restored: (index, data) for built-ins put
+    back where an earlier load replaced them and Settings now keeps them; left: (info, data) for entries
+    that stay someone else's (another extension's, or built-ins kept)."""
+
+    added: list = field(default_factory=list)
+    replaced: list = field(default_factory=list)
+    restored: list = field(default_factory=list)
+    left: list = field(default_factory=list)
+
+    def ours(self, infos) -> list:
+        others = {info.label for info, _ in self.left}
+        return [info for info in infos if info.label not in others]
+
+
+def plan(host, infos, keep_builtins: bool) -> Plan:
+    entries = host.sd_samplers.all_samplers
+    index = {data.name: i for i, data in enumerate(entries)}
+    result = Plan()
+    for info in infos:
+        if info.label not in index:
+            result.added.append((info, *sampler_entry(host, info)))
+            continue
+        i, data = index[info.label], entries[index[info.label]]
+        original = getattr(data.constructor, REPLACES, None) if is_ours(data) else data
+        if is_ours(data) and not (keep_builtins and original is not None):
+            continue  # an earlier load's (Reload UI): kept as it is
+        if is_builtin(original) and not keep_builtins:
+            result.replaced.append((i, info, *sampler_entry(host, info, replaces=original)))
+            continue
+        if original is not data:
+            result.restored.append((i, original))
+        result.left.append((info, original))
+    return result
+
+
+def log_plan(result: Plan) -> None:
+    """One line for each kind of change that is not just adding our samplers."""
+    def names(pairs):
+        return ", ".join(f"{info.label!r} (from {provider(data)})" for info, data in pairs)
+
+    if result.replaced:
+        logger.warning("smea-samplers: this WebUI ships its own %s; ours take their place, with the same names and "
+                       "places in the list (Settings > SMEA samplers > %r keeps the WebUI's)",
+                       names([(info, getattr(data.constructor, REPLACES)) for _, info, _, data in result.replaced]),
+                       KEEP_BUILTINS_LABEL)
+    builtins = [(info, data) for info, data in result.left if is_builtin(data)]
+    if builtins:
+        logger.warning("smea-samplers: keeping this WebUI's own %s, as Settings asks; our knobs and seeded noise do "
+                       "not apply to them", names(builtins))
+    foreign = [(info, data) for info, data in result.left if not is_builtin(data)]
     if foreign:
-        providers = ", ".join(f"{info.label!r} (from {getattr(present[info.label].constructor, '__module__', None)})"
-                              for info in foreign)
-        logger.warning("smea-samplers: %s already provided by the WebUI itself or another extension; that one stays "
-                       "active and ours is not added (our settings and seeded noise do not apply to it)", providers)
-    return foreign
+        logger.warning("smea-samplers: %s already provided by another extension; that one stays active and ours is "
+                       "not added (our settings and seeded noise do not apply to it)", names(foreign))
 
 
-def add_entries(sd_samplers, entries) -> None:
-    if not entries:
-        return
-    if hasattr(sd_samplers, "add_sampler"):  # Forge: appends, rebuilds its map and calls set_samplers itself
-        for data in entries:
+def apply_plan(sd_samplers, result: Plan) -> None:
+    """Change the sampler list in place (the WebUI's other modules hold these very list and dict objects)."""
+    for i, data in [*((i, data) for i, _, _, data in result.replaced), *result.restored]:
+        sd_samplers.all_samplers[i] = data
+        sd_samplers.all_samplers_map[data.name] = data
+    added = [data for _, _, data in result.added]
+    if added and hasattr(sd_samplers, "add_sampler"):  # Forge: appends, rebuilds its map, calls set_samplers
+        for data in added:
             sd_samplers.add_sampler(data)
-        return
-    # In place: the WebUI's other modules hold these very list and dict objects.
-    sd_samplers.all_samplers.extend(entries)
-    sd_samplers.all_samplers_map.update((data.name, data) for data in entries)
-    sd_samplers.set_samplers()
+    elif added or result.replaced or result.restored:
+        sd_samplers.all_samplers.extend(added)
+        sd_samplers.all_samplers_map.update((data.name, data) for data in added)
+        sd_samplers.set_samplers()
 
 
 def find_xyz_grid(scripts_module):
@@ -371,33 +448,44 @@ def log_once_per_job(host) -> None:
         target.addFilter(OncePerJob(host.shared.state))
 
 
+def keep_builtins_info(host):
+    info = host.shared.OptionInfo(False, KEEP_BUILTINS_LABEL, section=SECTION)
+    info.category_id = CATEGORY
+    info = info.info("reForge ships its own copies of some of these samplers, which this extension replaces")
+    needs_reload = getattr(info, "needs_reload_ui", None)  # 1.6+: Settings says a Reload UI applies it
+    return needs_reload() if needs_reload else info
+
+
 def setup(infos=None):
     """Register the samplers, the settings and X/Y/Z axes of their knobs; or nothing, with one log line, in a
     WebUI this does not fit. Everything is built before anything is added, so a failure leaves the WebUI as it was.
 
-    A label the WebUI already has from elsewhere is left to it; one that an earlier load of this script
-    registered ("Reload UI") is kept as it is, and its knobs still get their settings and axes."""
+    A label the WebUI ships itself (reForge) is replaced in place by ours, unless Settings keeps the WebUI's;
+    one another extension provides is left to it; one an earlier load of this script registered ("Reload UI")
+    is kept as it is, and its knobs still get their settings and axes."""
     infos = SAMPLERS if infos is None else infos
     try:
         host = webui_host()
-        present = {data.name: data for data in host.sd_samplers.all_samplers}
-        foreign = foreign_entries(present, infos)
-        ours = [info for info in infos if info not in foreign]
+        keep_builtins = bool(host.shared.opts.data.get(KEEP_BUILTINS, False))
+        result = plan(host, infos, keep_builtins)
+        ours = result.ours(infos)
         knobs = [knob for knob in KNOBS if any(knob.name in info.knobs for info in ours)]
         options = [(option_key(knob), option_info(host, knob)) for knob in knobs]
-        entries = [(info, *sampler_entry(host, info)) for info in ours if info.label not in present]
+        options.append((KEEP_BUILTINS, keep_builtins_info(host)))
     except Exception as error:  # whatever this WebUI is, it must start as it would without us
         logger.warning("smea-samplers: not loaded, this WebUI does not fit (%s); it runs on without these samplers",
                        error if isinstance(error, Incompatible) else f"{type(error).__name__}: {error}")
         return None
+    log_plan(result)
     try:
         # Settings are added now rather than in on_ui_settings: an API-only WebUI (--nowebui) never runs those
         # callbacks, and an override naming a setting nobody added is a KeyError in opts.set.
         for key, option in options:
             host.shared.opts.add_option(key, option)
-        for info, function, _ in entries:
+        for info, function, _ in [*result.added, *((info, function, data) for _, info, function, data in
+                                                   result.replaced)]:
             host.sd_samplers_kdiffusion.sampler_extra_params[function] = [n for n in info.params if n in CHURN_PARAMS]
-        add_entries(host.sd_samplers, [data for _, _, data in entries])
+        apply_plan(host.sd_samplers, result)
         host.script_callbacks.on_before_ui(lambda: add_xyz_axes(host, knobs))
         log_once_per_job(host)
     except Exception as error:  # the WebUI's own code raised part-way: say so once, never stop its start-up
@@ -405,4 +493,3 @@ def setup(infos=None):
                        "missing", type(error).__name__, error)
         return None
     return host
-

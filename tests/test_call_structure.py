@@ -138,3 +138,18 @@ def test_callback_gets_k_diffusion_keys_once_per_step():
     sample_euler_dy(CallLog(), torch.randn(1, 4, H, W), karras(6), callback=infos.append, disable=True)
     assert [info["i"] for info in infos] == list(range(6))
     assert all(set(info) == {"x", "i", "sigma", "sigma_hat", "denoised"} for info in infos)
+
+
+def test_a_step_in_both_smea_knobs_runs_dy_then_smea_on_the_dy_result():
+    log = CallLog()
+    sigmas = karras(6)
+    sample_euler_smea_dy(log, torch.randn(1, 4, 8, 8) * 14.6, sigmas, disable=True, smea_steps=(1,),
+                         smea_dy_steps=(1,))
+    assert [tuple(call["x"].shape[-2:]) for call in log.calls[:4]] == [(8, 8), (8, 8), (4, 4), (10, 10)]
+    dy_call, smea_call = log.calls[2], log.calls[3]
+    sigma_hat = dy_call["sigma"][0]
+    lattice = dy_call["x"]
+    stepped = lattice + (sigmas[2] - sigma_hat) * (lattice - log.model(lattice, dy_call["sigma"])) / sigma_hat
+    # 8×8 is a size whose SMEA round trip is exact, so the SMEA call's input shows the latent it enlarged
+    enlarged_from = F.interpolate(smea_call["x"], size=(8, 8), mode="nearest-exact")
+    assert torch.allclose(enlarged_from[..., 1::2, 1::2], stepped)  # the Dy step's result, not the latent before it

@@ -177,3 +177,20 @@ def test_the_callback_sees_the_latent_the_spec_names_once_per_step(sampler):
             assert not torch.allclose(info["x"][..., lattice], inputs[i][..., lattice])
         else:  # before anything else: the step's input
             assert torch.equal(info["x"], inputs[i])
+
+
+@pytest.mark.parametrize(("eta", "down", "up"), [(1.0, 0.5, 0.75**0.5), (0.5, 0.8125**0.5, 0.5 * 0.75**0.5),
+                                                 (0.0, 1.0, 0.0)])
+def test_the_ancestral_split_matches_hand_worked_numbers(eta, down, up):
+    # σ 2 → 1: σ_up = eta·√(1²·(2² − 1²)/2²) = eta·√0.75, σ_down = √(1² − σ_up²); the oracles above use this split
+    sigma_down, sigma_up = get_ancestral_step(torch.tensor(2.0), torch.tensor(1.0), eta)
+    assert float(sigma_down) == pytest.approx(down) and float(sigma_up) == pytest.approx(up)
+
+
+def test_kohaku_with_eta_0_adds_no_ancestral_noise():
+    x = torch.randn(1, 4, 8, 8) * 14.6
+    loud = lambda sigma, sigma_next: torch.full_like(x, 1e3)  # noqa: E731
+    quiet = lambda sigma, sigma_next: torch.zeros_like(x)  # noqa: E731
+    runs = [sample_kohaku_lonyu_yog(odd_model, x, karras(6), disable=True, eta=0.0, noise_sampler=noise)
+            for noise in (loud, quiet)]
+    assert torch.equal(*runs)

@@ -7,14 +7,16 @@ from tests import webui_double
 
 @pytest.fixture
 def make_webui():
-    """make(flavor="a1111", argv=(), load=True): install a double; with load, run its load_scripts() over the
-    X/Y/Z script and ours (webui.glue is then our loaded module)."""
+    """make(flavor="a1111", argv=(), load=True, original=False, settings=None): install a double with settings
+    as its saved config; with load, run its load_scripts() over the X/Y/Z script, the original extension's
+    (with original) and ours (webui.glue is then our adapter module)."""
     installed = []
 
-    def make(flavor="a1111", argv=(), load=True):
+    def make(flavor="a1111", argv=(), load=True, original=False, settings=None):
         webui = webui_double.install(flavor, argv)
         installed.append(webui)
-        webui.glue = webui_double.load_scripts(webui) if load else None
+        webui.shared.opts.data.update(settings or {})
+        webui.glue = webui_double.load_scripts(webui, original) if load else None
         return webui
 
     yield make

@@ -72,24 +72,75 @@ def test_reload_ui_adds_nothing_twice_and_logs_nothing(webui, caplog):
     assert len(labels) == len(set(labels))
 
 
-def test_labels_another_provider_has_are_left_to_it_with_one_log_line(make_webui, caplog):
+KEEP = "smea_sampler_keep_builtins"
+
+
+def test_the_webuis_own_copies_are_replaced_in_place_keeping_their_aliases_with_one_log_line(make_webui, caplog):
+    before = [(data.name, data.aliases) for data in make_webui("reforge", load=False).sd_samplers.all_samplers]
     with caplog.at_level(logging.INFO):
         webui = make_webui("reforge")
-    builtin = [label for label, *_ in webui.sd_samplers_kdiffusion.reforge_additional_samplers]
-    names = [data.name for data in webui.sd_samplers.all_samplers]
-    assert all(names.count(label) == 1 for label in LABELS)
-    assert names[-1] == "Kohaku_LoNyu_Yog"  # the one reForge does not have
-    for label in builtin:
-        assert webui.sd_samplers.all_samplers_map[label].constructor.__module__ == "modules.sd_samplers_kdiffusion"
+    after = webui.sd_samplers.all_samplers
+    assert [data.name for data in after] == [name for name, _ in before]  # same labels, same places
+    assert all(webui.sd_samplers.all_samplers_map[data.name] is data for data in after)
+    for (name, aliases), data in zip(before, after, strict=True):
+        if name in LABELS:
+            assert hasattr(data.constructor, "smea_sampler_label") and data.options["uses_ensd"]
+            assert set(aliases) <= set(data.aliases)  # what named reForge's entry still finds ours
+            assert all(webui.sd_samplers.samplers_map[alias.lower()] == name for alias in data.aliases)
     [line] = records(caplog, level=logging.INFO)
     message = line.getMessage()
-    assert all(repr(label) in message for label in builtin) and "modules.sd_samplers_kdiffusion" in message
-    assert "Kohaku" not in message
+    assert all(repr(label) in message for label in LABELS)
+    assert "modules.sd_samplers_kdiffusion" in message and "modules_forge.forge_alter_samplers" in message
+    _, p = txt2img(webui, "Euler SMEA Dy", steps=4)
+    assert (10, 10) in webui.shared.sd_model.calls  # ours ran: its SMEA sub-step
+    assert p.sampler.func.__name__ == "sample_euler_smea_dy"
 
 
-def test_knobs_of_samplers_left_to_another_provider_get_no_settings(make_webui):
-    webui = make_webui("reforge")  # only Kohaku_LoNyu_Yog is ours there, and it has no knobs
-    assert not [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")]
+def test_a_setting_keeps_the_webuis_own_copies_with_one_log_line(make_webui, caplog):
+    with caplog.at_level(logging.INFO):
+        webui = make_webui("reforge", settings={KEEP: True})
+    assert not any(hasattr(data.constructor, "smea_sampler_label") for data in webui.sd_samplers.all_samplers)
+    [line] = records(caplog, level=logging.INFO)
+    assert "keeping this WebUI's own" in line.getMessage()
+    assert [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")] == [KEEP]
+
+
+def test_reload_ui_after_changing_the_setting_swaps_the_entries_back_and_forth_in_place(make_webui, caplog):
+    webui = make_webui("reforge", load=False)
+    builtins = list(webui.sd_samplers.all_samplers)
+    webui_double.load_scripts(webui)
+    names = [data.name for data in webui.sd_samplers.all_samplers]
+    webui.shared.opts.data[KEEP] = True
+    webui_double.load_scripts(webui)  # Reload UI
+    assert webui.sd_samplers.all_samplers == builtins  # the very entries reForge made, in their places
+    assert all(webui.sd_samplers.all_samplers_map[data.name] is data for data in builtins)
+    webui.shared.opts.data[KEEP] = False
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        webui_double.load_scripts(webui)
+        webui_double.load_scripts(webui)  # a second reload changes nothing and says nothing
+    assert [data.name for data in webui.sd_samplers.all_samplers] == names
+    assert all(hasattr(webui.sd_samplers.all_samplers_map[name].constructor, "smea_sampler_label") for name in LABELS)
+    assert len(records(caplog, level=logging.INFO)) == 1  # the first reload's "ours take their place"
+
+
+def test_labels_another_extension_provides_are_left_to_it_with_one_log_line(make_webui, caplog):
+    with caplog.at_level(logging.INFO):
+        webui = make_webui(original=True)
+    original = ["Euler Dy", "Euler SMEA Dy", "Euler Negative", "Euler Negative Dy"]
+    names = [data.name for data in webui.sd_samplers.all_samplers]
+    assert names == ["Euler a", "Euler", *original, "Kohaku_LoNyu_Yog"]
+    for label in original:
+        assert webui.sd_samplers.all_samplers_map[label].constructor.__module__ == "smea.py"
+    [line] = records(caplog, level=logging.INFO)
+    message = line.getMessage()
+    assert all(repr(label) in message for label in original) and "smea.py" in message
+    assert "another extension" in message and "Kohaku" not in message
+
+
+def test_knobs_of_samplers_left_to_another_extension_get_no_settings(make_webui):
+    webui = make_webui(original=True)  # only Kohaku_LoNyu_Yog is ours there, and it has no knobs
+    assert [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")] == [KEEP]
     webui.script_callbacks.before_ui_callback()
     assert [option.label for option in webui.xyz_grid.axis_options] == ["Nothing", "Seed", "Sampler", "Sigma Churn"]
 

@@ -20,12 +20,16 @@ file following the WebUI file of the same name at AUTOMATIC1111 v1.10.1 (82a973c
 |   script_loading.py                      |                                                             |
 | modules/sd_models.py                     | a loaded checkpoint: toy SD1 / inpainting / Forge flow model|
 | scripts/xyz_grid.py                      | scripts/xyz_grid.py                                         |
+| modules/prompt_parser.py                 | modules/prompt_parser.py                                    |
+| modules_forge/forge_alter_samplers.py    | reForge 3b56b268's file of that name                        |
+| extensions/Euler-Smea-Dyn-Sampler/       | the original extension's scripts/smea.py (its registration) |
 | k_diffusion/                             | k-diffusion ab527a9; ForgeScheduleLinker: Forge dfdcbab6    |
 | gradio.py                                | the gradio component classes settings name                  |
 
 Flavours of install(): "a1111" (v1.10.1); "forge" (sd_samplers.add_sampler, as Forge dfdcbab6 has
-it); "reforge" (four of our labels built in, as reForge 3b56b268's sd_samplers_kdiffusion.py lists
-them); "v1.5" (SamplerData without total_steps: v1.5's KDiffusionSampler takes only k-diffusion
+it); "reforge" (all five of our labels built in, as reForge 3b56b268 lists them: four in
+sd_samplers_kdiffusion.py, Kohaku_LoNyu_Yog in modules_forge/forge_alter_samplers.py);
+"v1.5" (SamplerData without total_steps: v1.5's KDiffusionSampler takes only k-diffusion
 function names, so a callable cannot be registered).
 
 It never imports smea_sampler: it doubles the host, not the package under test.
@@ -44,7 +48,8 @@ ROOT = Path(__file__).parent
 REPO = ROOT.parents[1]
 GLUE = REPO / "scripts" / "smea_samplers.py"
 XYZ = ROOT / "scripts" / "xyz_grid.py"
-TOP_LEVEL = ("modules", "k_diffusion", "gradio")
+ORIGINAL = ROOT / "extensions" / "Euler-Smea-Dyn-Sampler"  # the original extension, which registers four labels
+TOP_LEVEL = ("modules", "modules_forge", "k_diffusion", "gradio")
 MODULES = ("options", "shared", "sd_models", "rng", "sd_samplers_common", "sd_samplers_cfg_denoiser",
            "sd_samplers_kdiffusion", "sd_samplers", "infotext_utils", "processing", "script_callbacks",
            "script_loading", "scripts")
@@ -83,16 +88,19 @@ def install(flavor: str = "a1111", argv=()) -> SimpleNamespace:
 
 
 def add_reforge_builtins(webui):
-    entries = webui.sd_samplers_kdiffusion.reforge_samplers_data()
+    alter = importlib.import_module("modules_forge.forge_alter_samplers")
+    entries = [*webui.sd_samplers_kdiffusion.reforge_samplers_data(), *alter.samplers_data_alter]
     webui.sd_samplers.all_samplers.extend(entries)
     webui.sd_samplers.all_samplers_map.update((data.name, data) for data in entries)
     webui.sd_samplers.set_samplers()
 
 
-def load_scripts(webui):
-    """The WebUI's load_scripts() over the built-in X/Y/Z script and ours; returns our module (None if it failed:
-    the WebUI reports such a failure and goes on, see webui.scripts.load_errors)."""
-    webui.scripts.load_scripts([(XYZ, ROOT / "scripts"), (GLUE, REPO)])
+def load_scripts(webui, original=False):
+    """The WebUI's load_scripts() over the built-in X/Y/Z script and ours (with original, the original extension's
+    first, as its folder name sorts before ours); returns our adapter module (None if our script failed: the
+    WebUI reports such a failure and goes on, see webui.scripts.load_errors)."""
+    others = [(ORIGINAL / "scripts" / "smea.py", ORIGINAL)] if original else []
+    webui.scripts.load_scripts([(XYZ, ROOT / "scripts"), *others, (GLUE, REPO)])
     modules = {Path(data.path).name: data.module for data in webui.scripts.scripts_data}
     webui.xyz_grid = modules.get("xyz_grid.py")
     return adapter() if str(GLUE) in webui.script_loading.loaded_scripts else None
