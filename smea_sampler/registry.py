@@ -1,7 +1,8 @@
 """The one list of samplers and knobs: the WebUI glue, the demo, the benchmark and the tests read it.
 
-Labels and aliases are the original extension's (SAMPLERS.md §3), so PNG-info
-and X/Y/Z presets made with it keep working.
+Labels, aliases and ComfyUI names are the original extension's (SAMPLERS.md §3), so PNG-info and
+X/Y/Z presets and saved ComfyUI workflows made with it keep working (Kohaku's ComfyUI name without the
+original's erroneous `sample_` prefix, COMFYUI.md "Pitfalls" 1).
 
 Pure Python: this module never imports the WebUI.
 """
@@ -80,14 +81,15 @@ CHURN_PARAMS = ("s_churn", "s_tmin", "s_tmax", "s_noise")
 
 @dataclass(frozen=True)
 class SamplerInfo:
-    """One sampler: WebUI label and alias, the function, the k-diffusion parameters it takes
+    """One sampler: WebUI label and alias, ComfyUI name, the function, the k-diffusion parameters it takes
     (`params`), our knobs (`knobs`), whether it calls the model on a resampled latent
-    (`resamples`: it then takes `latent_attrs` and `fallback`), the steps after which it
+    (`resamples`: it then takes `latent_attrs`, `map_extra_args` and `fallback`), the steps after which it
     flips the latent's sign (`flip_steps`), its model calls per step on average (a host that
     counts calls to place prompt edits needs it) and a one-line summary for users."""
 
     label: str
     alias: str
+    comfy_name: str  # ComfyUI looks the function up as k_diffusion.sampling.sample_<comfy_name>
     function: Callable
     params: tuple[str, ...]
     knobs: tuple[str, ...]
@@ -98,22 +100,22 @@ class SamplerInfo:
 
 
 SAMPLERS = (
-    SamplerInfo("Euler Dy", "k_euler_dy", sampling.sample_euler_dy,
+    SamplerInfo("Euler Dy", "k_euler_dy", "euler_dy", sampling.sample_euler_dy,
                 CHURN_PARAMS, ("dy_steps",), True, frozenset(), 1,
                 "Euler a-like; on steps 2 and 3 a 2×2 sub-lattice of the latent gets an extra denoise. Fewer "
                 "limb and finger glitches, about the cost of Euler a"),
-    SamplerInfo("Euler SMEA Dy", "k_euler_smea_dy", sampling.sample_euler_smea_dy,
+    SamplerInfo("Euler SMEA Dy", "k_euler_smea_dy", "euler_smea_dy", sampling.sample_euler_smea_dy,
                 CHURN_PARAMS, ("smea_steps", "smea_dy_steps", "smea_scale"), True, frozenset(), 1,
                 "Euler a-like; step 0 is refined on a 1.25× enlarged latent, step 1 on a sub-lattice. Steadier "
                 "large images, about 1.1× the cost of Euler a at 20 steps"),
-    SamplerInfo("Euler Negative", "k_euler_negative", sampling.sample_euler_negative,
+    SamplerInfo("Euler Negative", "k_euler_negative", "euler_negative", sampling.sample_euler_negative,
                 CHURN_PARAMS, (), False, sampling.FLIP_STEPS, 1,
                 "Euler a-like; the model sees a sign-flipped latent at step 3. A different composition at the "
                 "same cost"),
-    SamplerInfo("Euler Negative Dy", "k_euler_negative_dy", sampling.sample_euler_dy_negative,
+    SamplerInfo("Euler Negative Dy", "k_euler_negative_dy", "euler_dy_negative", sampling.sample_euler_dy_negative,
                 CHURN_PARAMS, ("dy_steps",), True, sampling.FLIP_STEPS, 1,
                 "Euler Negative plus the Dy sub-step on steps 2 and 3"),
-    SamplerInfo("Kohaku_LoNyu_Yog", "k_euler_Kohaku_LoNyu_Yog", sampling.sample_kohaku_lonyu_yog,
+    SamplerInfo("Kohaku_LoNyu_Yog", "k_euler_Kohaku_LoNyu_Yog", "Kohaku_LoNyu_Yog", sampling.sample_kohaku_lonyu_yog,
                 (*CHURN_PARAMS, "eta"), (), False, frozenset(), 2,
                 "First half: ancestral steps that also consult the model on the negated latent (3 model calls a "
                 "step); second half: plain Euler. Use about 10 steps"),

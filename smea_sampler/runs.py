@@ -17,11 +17,12 @@ from .registry import SamplerInfo
 from .sampling import get_sigmas_karras
 
 # The baselines the samplers are compared with; not registered in the WebUI (it has its own).
-EULER = SamplerInfo(label="Euler", alias="k_euler", function=reference.sample_euler, params=(), knobs=(),
-                    resamples=False, flip_steps=frozenset(), calls_per_step=1,
+EULER = SamplerInfo(label="Euler", alias="k_euler", comfy_name="euler", function=reference.sample_euler, params=(),
+                    knobs=(), resamples=False, flip_steps=frozenset(), calls_per_step=1,
                     summary="Plain Euler on the probability-flow ODE: deterministic, one call a step.")
-EULER_A = SamplerInfo(label="Euler a", alias="k_euler_a", function=reference.sample_euler_ancestral,
-                      params=("eta", "s_noise"), knobs=(), resamples=False, flip_steps=frozenset(), calls_per_step=1,
+EULER_A = SamplerInfo(label="Euler a", alias="k_euler_a", comfy_name="euler_ancestral",
+                      function=reference.sample_euler_ancestral, params=("eta", "s_noise"), knobs=(),
+                      resamples=False, flip_steps=frozenset(), calls_per_step=1,
                       summary="Euler ancestral: fresh noise after every step, one call a step.")
 REFERENCES = (EULER, EULER_A)
 

@@ -136,18 +136,22 @@ def is_shape_error(error: BaseException) -> bool:
 class SubSteps:
     """The sub-steps of one sampling run: conditioning mapping and the once-per-run fallback log.
 
-    latent_attrs names attributes of model that the host lays out on the latent
-    grid and reads during a model call (the WebUI's CFG denoiser: init_latent,
-    mask, nmask). They are mapped with the latent for the sub-step's call and
-    restored afterwards. With fallback=False a failing sub-step raises instead.
+    A host says what it lays out on the latent grid (SAMPLERS.md §4):
+    - latent_attrs: attributes of model that the host reads during a model call (the WebUI's CFG denoiser:
+      init_latent, mask, nmask). They are mapped with the latent for the sub-step's call and restored after.
+    - map_extra_args(extra_args, size, spatial_map): the extra_args of a sub-step's call. The default maps
+      every tensor in them whose last two dims equal the latent's size; a host whose conditioning lives
+      elsewhere (ComfyUI's guider) passes its own.
+    With fallback=False a failing sub-step raises instead of being skipped.
     """
 
-    def __init__(self, model, extra_args: dict, sampler: Callable,
-                 latent_attrs: Iterable[str] = (), fallback: bool = True):
+    def __init__(self, model, extra_args: dict, sampler: Callable, latent_attrs: Iterable[str] = (),
+                 map_extra_args: Callable = map_latent_aligned, fallback: bool = True):
         self.model = model
         self.extra_args = extra_args
         self.sampler = sampler
         self.latent_attrs = tuple(latent_attrs)
+        self.map_extra_args = map_extra_args
         self.fallback = fallback
         self.warned = False
 
@@ -173,7 +177,7 @@ class SubSteps:
     def _euler_on(self, x, small, spatial_map, sigma_hat, dt, kind):
         """One Euler step of the mapped latent small, or None when the model cannot take its shape."""
         size = x.shape[-2:]
-        extra_args = map_latent_aligned(self.extra_args, size, spatial_map)
+        extra_args = self.map_extra_args(self.extra_args, size, spatial_map)
         try:
             with mapped_attributes(self.model, self.latent_attrs, size, spatial_map):
                 denoised = self.model(small, sigma_hat * small.new_ones([small.shape[0]]), **extra_args)

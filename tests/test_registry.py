@@ -11,13 +11,14 @@ import smea_sampler
 from smea_sampler import KNOBS, KNOBS_BY_NAME, SAMPLERS
 from smea_sampler.registry import parse_steps
 
-# SAMPLERS.md §3: the original's labels and aliases, so its PNG-info and X/Y/Z presets keep working.
+# SAMPLERS.md §3: the original's labels, aliases and ComfyUI names, so its PNG-info and X/Y/Z presets and
+# saved ComfyUI workflows keep working (Kohaku's ComfyUI name without the original's stray "sample_").
 ORIGINAL = [
-    ("Euler Dy", "k_euler_dy", "sample_euler_dy"),
-    ("Euler SMEA Dy", "k_euler_smea_dy", "sample_euler_smea_dy"),
-    ("Euler Negative", "k_euler_negative", "sample_euler_negative"),
-    ("Euler Negative Dy", "k_euler_negative_dy", "sample_euler_dy_negative"),
-    ("Kohaku_LoNyu_Yog", "k_euler_Kohaku_LoNyu_Yog", "sample_kohaku_lonyu_yog"),
+    ("Euler Dy", "k_euler_dy", "euler_dy", "sample_euler_dy"),
+    ("Euler SMEA Dy", "k_euler_smea_dy", "euler_smea_dy", "sample_euler_smea_dy"),
+    ("Euler Negative", "k_euler_negative", "euler_negative", "sample_euler_negative"),
+    ("Euler Negative Dy", "k_euler_negative_dy", "euler_dy_negative", "sample_euler_dy_negative"),
+    ("Kohaku_LoNyu_Yog", "k_euler_Kohaku_LoNyu_Yog", "Kohaku_LoNyu_Yog", "sample_kohaku_lonyu_yog"),
 ]
 # WebUI 1.9+ splits "<sampler> <schedule>" at these suffixes (WEBUI.md §2).
 SCHEDULE_SUFFIXES = ("Automatic", "Uniform", "Karras", "Exponential", "Polyexponential", "SGM Uniform",
@@ -25,7 +26,7 @@ SCHEDULE_SUFFIXES = ("Automatic", "Uniform", "Karras", "Exponential", "Polyexpon
 
 
 def test_labels_aliases_and_functions_are_the_originals():
-    assert [(info.label, info.alias, info.function.__name__) for info in SAMPLERS] == ORIGINAL
+    assert [(info.label, info.alias, info.comfy_name, info.function.__name__) for info in SAMPLERS] == ORIGINAL
     assert all(getattr(smea_sampler, info.function.__name__) is info.function for info in SAMPLERS)
 
 
@@ -41,7 +42,7 @@ def test_declared_parameters_are_exactly_what_the_function_takes(info):
     assert list(signature)[:6] == common
     declared = set(info.params) | set(info.knobs) | {"noise_sampler"}
     if info.resamples:
-        declared |= {"latent_attrs", "fallback"}
+        declared |= {"latent_attrs", "map_extra_args", "fallback"}
     assert set(signature) - set(common) == declared
     for name in info.knobs:
         assert signature[name].default == KNOBS_BY_NAME[name].default
