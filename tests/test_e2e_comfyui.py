@@ -1,0 +1,177 @@
+"""End-to-end: every sampler through a running ComfyUI's HTTP API, by KSampler name and by our node. Opt-in.
+
+Skipped unless SMEA_COMFYUI_URL names a running ComfyUI with this repository in custom_nodes/ (as smea-samplers):
+
+    git clone <this repository> ComfyUI/custom_nodes/smea-samplers
+    python main.py --cpu --listen 127.0.0.1 --port 8188
+    SMEA_COMFYUI_URL=http://127.0.0.1:8188 python -m pytest tests/test_e2e_comfyui.py -v
+
+It uses the first checkpoint ComfyUI lists (SMEA_COMFYUI_CKPT names another) and, for the inpainting-model
+cases, SMEA_COMFYUI_INPAINT_CKPT (skipped if unset). Every graph is built from ComfyUI's own nodes, so nothing
+needs uploading: img2img and inpaint start from a plain Euler image made in the same graph, the inpaint mask
+is the right half (SolidMask + MaskComposite). For every run, the server's log lines of that run (GET
+/internal/logs/raw) must hold no sub-step fallback. Only urllib is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+import uuid
+
+import pytest
+
+from smea_sampler import SAMPLERS
+
+URL = os.environ.get("SMEA_COMFYUI_URL", "").rstrip("/")
+pytestmark = pytest.mark.skipif(not URL, reason="set SMEA_COMFYUI_URL to a running ComfyUI with this custom node")
+NAMES = [info.comfy_name for info in SAMPLERS]
+SIZE, TIMEOUT = 64, 900
+FALLBACK_LINE = "sub-step at latent size"
+
+
+def call(path, payload=None):
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(URL + path, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body = response.read()
+    return json.loads(body) if body[:1] in (b"{", b"[", b'"') else body
+
+
+def log_entries():
+    return call("/internal/logs/raw")["entries"]
+
+
+def run(graph):
+    """Queue an API-format graph; wait for it; the bytes of every image it saved. The server's log lines of the
+    run must hold no sub-step fallback."""
+    mark = max((entry["t"] for entry in log_entries()), default="")
+    prompt_id = call("/prompt", {"prompt": graph, "client_id": str(uuid.uuid4())})["prompt_id"]
+    deadline = time.monotonic() + TIMEOUT
+    while not (history := call(f"/history/{prompt_id}")):
+        assert time.monotonic() < deadline, f"prompt {prompt_id} did not finish"
+        time.sleep(0.2)  # polling a server, not a timing assumption
+    entry = history[prompt_id]
+    assert entry["status"]["status_str"] == "success", json.dumps(entry["status"])[:2000]
+    logged = "".join(line["m"] for line in log_entries() if line["t"] > mark)
+    assert FALLBACK_LINE not in logged, logged
+    images = [image for node in sorted(entry["outputs"], key=int) for image in entry["outputs"][node]["images"]]
+    return [call(f"/view?filename={image['filename']}&subfolder={image['subfolder']}&type={image['type']}")
+            for image in images]
+
+
+@pytest.fixture(scope="module")
+def checkpoints():
+    listed = call("/object_info/CheckpointLoaderSimple")["CheckpointLoaderSimple"]["input"]["required"]
+    names = listed["ckpt_name"][0]
+    assert names, "ComfyUI lists no checkpoint"
+    return os.environ.get("SMEA_COMFYUI_CKPT", names[0]), os.environ.get("SMEA_COMFYUI_INPAINT_CKPT")
+
+
+class Graph:
+    """An API-format ComfyUI graph built node by node; add() returns the new node's id."""
+
+    def __init__(self):
+        self.nodes = {}
+
+    def add(self, class_type, **inputs):
+        node = str(len(self.nodes) + 1)
+        self.nodes[node] = {"class_type": class_type, "inputs": inputs}
+        return node
+
+
+def sampled(graph, via, name, model, positive, negative, latent, seed, steps, denoise=1.0):
+    """A sampling node for name, KSampler or SamplerCustom with our node and BasicScheduler; its output link.
+    positive, negative and latent are links [node, output]."""
+    if via == "ksampler":
+        node = graph.add("KSampler", model=[model, 0], seed=seed, steps=steps, cfg=5.0, sampler_name=name,
+                         scheduler="karras", positive=positive, negative=negative, latent_image=latent,
+                         denoise=denoise)
+        return [node, 0]
+    sampler = graph.add("SMEASampler", sampler_name=name, dy_steps="2,3", smea_steps="0", smea_dy_steps="1",
+                        smea_scale=1.25, s_noise=1.0, eta=1.0)
+    sigmas = graph.add("BasicScheduler", model=[model, 0], scheduler="karras", steps=steps, denoise=denoise)
+    node = graph.add("SamplerCustom", model=[model, 0], add_noise=True, noise_seed=seed, cfg=5.0,
+                     positive=positive, negative=negative, sampler=[sampler, 0], sigmas=[sigmas, 0],
+                     latent_image=latent)
+    return [node, 0]
+
+
+def build(case, via, name, checkpoints, seed=1234, steps=6, width=SIZE, height=SIZE):
+    """The graph of one case: txt2img, img2img (denoise 0.6), inpaint (SetLatentNoiseMask), or with the inpainting
+    checkpoint txt2img_inpaint_model and inpaint_model (InpaintModelConditioning)."""
+    graph = Graph()
+    ckpt = checkpoints[1] if case.endswith("inpaint_model") else checkpoints[0]
+    loader = graph.add("CheckpointLoaderSimple", ckpt_name=ckpt)
+    positive = [graph.add("CLIPTextEncode", text="a red cube on a table", clip=[loader, 1]), 0]
+    negative = [graph.add("CLIPTextEncode", text="blurry", clip=[loader, 1]), 0]
+    empty = [graph.add("EmptyLatentImage", width=width, height=height, batch_size=1), 0]
+    kwargs = dict(seed=seed, steps=steps)
+    if case in ("txt2img", "txt2img_inpaint_model"):
+        latent = sampled(graph, via, name, loader, positive, negative, empty, **kwargs)
+    else:
+        base = graph.add("KSampler", model=[loader, 0], seed=7, steps=4, cfg=5.0, sampler_name="euler",
+                         scheduler="karras", positive=positive, negative=negative, latent_image=empty, denoise=1.0)
+        pixels = [graph.add("VAEDecode", samples=[base, 0], vae=[loader, 2]), 0]
+        encoded = [graph.add("VAEEncode", pixels=pixels, vae=[loader, 2]), 0]
+        zeros = graph.add("SolidMask", value=0.0, width=width, height=height)
+        ones = graph.add("SolidMask", value=1.0, width=width // 2, height=height)
+        mask = [graph.add("MaskComposite", destination=[zeros, 0], source=[ones, 0], x=width // 2, y=0,
+                          operation="add"), 0]
+        if case == "img2img":
+            latent = sampled(graph, via, name, loader, positive, negative, encoded, denoise=0.6, **kwargs)
+        elif case == "inpaint":
+            masked = [graph.add("SetLatentNoiseMask", samples=encoded, mask=mask), 0]
+            latent = sampled(graph, via, name, loader, positive, negative, masked, **kwargs)
+        else:
+            conditioned = graph.add("InpaintModelConditioning", positive=positive, negative=negative,
+                                    vae=[loader, 2], pixels=pixels, mask=mask, noise_mask=True)
+            latent = sampled(graph, via, name, loader, [conditioned, 0], [conditioned, 1], [conditioned, 2],
+                             **kwargs)
+    decoded = graph.add("VAEDecode", samples=latent, vae=[loader, 2])
+    graph.add("SaveImage", images=[decoded, 0], filename_prefix=f"smea_e2e_{case}_{via}_{name}")
+    return graph.nodes
+
+
+def test_object_info_lists_every_name_and_the_node():
+    listed = call("/object_info/KSampler")["KSampler"]["input"]["required"]["sampler_name"][0]
+    assert [name for name in NAMES if name in listed] == NAMES
+    select = call("/object_info/KSamplerSelect")["KSamplerSelect"]["input"]["required"]["sampler_name"][0]
+    assert all(name in select for name in NAMES)
+    node = call("/object_info/SMEASampler")["SMEASampler"]
+    assert node["display_name"] == "SMEA sampler" and node["output"] == ["SAMPLER"]
+    assert node["input"]["required"]["sampler_name"][0] == NAMES
+
+
+VIAS = ["ksampler", "node"]
+
+
+@pytest.mark.parametrize("via", VIAS)
+@pytest.mark.parametrize("name", NAMES)
+def test_txt2img_at_6_and_20_steps_and_the_same_seed_gives_the_same_pixels(checkpoints, name, via):
+    first = run(build("txt2img", via, name, checkpoints, steps=6))
+    other = run(build("txt2img", via, name, checkpoints, steps=6, seed=4321))  # evicts the cached result
+    again = run(build("txt2img", via, name, checkpoints, steps=6))  # so this one really samples again
+    assert first == again and first != other
+    assert run(build("txt2img", via, name, checkpoints, steps=20))
+
+
+@pytest.mark.parametrize("via", VIAS)
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("case", ["odd_size", "img2img", "inpaint"])
+def test_odd_sizes_img2img_and_inpaint_with_a_latent_noise_mask(checkpoints, name, via, case):
+    if case == "odd_size":
+        assert run(build("txt2img", via, name, checkpoints, width=72, height=88))
+    else:
+        assert run(build(case, via, name, checkpoints))
+
+
+@pytest.mark.parametrize("via", VIAS)
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("case", ["txt2img_inpaint_model", "inpaint_model"])
+def test_an_inpainting_checkpoint_with_inpaint_model_conditioning(checkpoints, name, via, case):
+    if not checkpoints[1]:
+        pytest.skip("set SMEA_COMFYUI_INPAINT_CKPT to an inpainting (9-channel) checkpoint")
+    assert run(build(case, via, name, checkpoints))
