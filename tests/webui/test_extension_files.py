@@ -43,3 +43,12 @@ def test_install_finds_nothing_missing_in_a_working_environment(capsys):
     module = load(REPO / "install.py")  # imported, not run: it must not print or install anything then
     assert module.problems() == []
     assert capsys.readouterr().out == ""
+
+
+def test_install_run_as_a_script_prints_nothing_and_succeeds_where_torch_is_present():
+    # ComfyUI-Manager runs a root install.py after cloning: it must be harmless there.
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(REPO / "install.py")], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")

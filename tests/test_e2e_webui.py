@@ -1,0 +1,246 @@
+"""End-to-end: the acceptance run of every sampler on a running WebUI (A1111 1.6+, Forge, reForge), over its HTTP API.
+
+Opt-in. Skipped unless SMEA_WEBUI_URL names a WebUI started with --api and this repository installed as an
+extension (extensions/smea-samplers):
+
+    SMEA_WEBUI_URL=http://127.0.0.1:7860 SMEA_WEBUI_LOG=/path/to/server.log \\
+    SMEA_WEBUI_INPAINT_CKPT=<title of an inpainting checkpoint> python -m pytest tests/test_e2e_webui.py -v
+
+SMEA_WEBUI_LOG (the server's console output, redirected to a file) lets every request check that no sub-step
+fell back ("… sub-step … skipped"); SMEA_WEBUI_INPAINT_CKPT names a 9-channel inpainting checkpoint for the
+cases that need one (skipped if unset). Requests are small (64×64, few steps) so that a CPU-only WebUI with
+a small random-weight checkpoint runs them. The API answers an unknown sampler name with HTTP 200 and runs
+another sampler, so every response's sampler is checked. Pixels are compared, not PNG files (their infotext
+differs with the seed). Needs pillow (the dev extra).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import urllib.error
+import urllib.request
+
+import pytest
+
+from smea_sampler import KNOBS_BY_NAME, SAMPLERS
+from smea_sampler.webui import option_key, setting_value
+
+URL = os.environ.get("SMEA_WEBUI_URL", "").rstrip("/")
+LOG = os.environ.get("SMEA_WEBUI_LOG")
+INPAINT_CKPT = os.environ.get("SMEA_WEBUI_INPAINT_CKPT")
+pytestmark = pytest.mark.skipif(not URL, reason="set SMEA_WEBUI_URL to a running WebUI with this extension")
+Image = pytest.importorskip("PIL.Image") if URL else None
+
+LABELS = [info.label for info in SAMPLERS]
+SIZE, TIMEOUT, SEED = 64, 900, 1234
+BASE = {"prompt": "a red cube on a table", "negative_prompt": "blurry", "seed": SEED, "steps": 6, "width": SIZE,
+        "height": SIZE, "cfg_scale": 5, "batch_size": 1, "n_iter": 1}
+FALLBACK = "sub-step at latent size"  # the core's fallback log line (substeps.py)
+# A knob value that differs from its default, per knob, as the X/Y/Z plot and PNG Info take it.
+OTHER_VALUE = {"dy_steps": "3", "smea_steps": "none", "smea_dy_steps": "1;2", "smea_scale": "1.5"}
+
+
+def post(path, payload=None):
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(URL + path, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raise AssertionError(f"{path}: HTTP {error.code}: {error.read()[:2000]!r}") from None
+
+
+def log_size():
+    return os.path.getsize(LOG) if LOG else 0
+
+
+def generate(path, payload, label=None):
+    """One generation; checks the sampler that ran and that the server logged no sub-step fallback."""
+    start = log_size()
+    result = post(path, payload)
+    if LOG:
+        with open(LOG, encoding="utf-8", errors="replace") as log:
+            log.seek(start)
+            logged = log.read()
+        assert FALLBACK not in logged, logged[-3000:]
+    info = json.loads(result["info"])
+    if label is not None:
+        assert info["sampler_name"] == label  # an unknown name would have run another sampler with HTTP 200
+    return result, info
+
+
+def pixels(image_b64):
+    return Image.open(io.BytesIO(base64.b64decode(image_b64))).convert("RGB").tobytes()
+
+
+def png_mask():
+    """A 64×64 mask whose right half is white (repainted)."""
+    mask = Image.new("L", (SIZE, SIZE), 0)
+    mask.paste(255, (SIZE // 2, 0, SIZE, SIZE))
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def txt2img(label, **fields):
+    return generate("/sdapi/v1/txt2img", {**BASE, "sampler_name": label, **fields}, label)
+
+
+def img2img(label, init_image, mask=False, **fields):
+    payload = {**BASE, "sampler_name": label, "init_images": [init_image], "denoising_strength": 0.6, **fields}
+    if mask:
+        payload.update(mask=png_mask(), mask_blur=payload.get("mask_blur", 0), inpainting_fill=1,
+                       inpaint_full_res=False)
+    return generate("/sdapi/v1/img2img", payload, label)
+
+
+@pytest.fixture(scope="module")
+def samplers():
+    return {item["name"]: item for item in post("/sdapi/v1/samplers")}
+
+
+@pytest.fixture(scope="module")
+def init_image():
+    return post("/sdapi/v1/txt2img", {**BASE, "sampler_name": "Euler"})["images"][0]
+
+
+@pytest.fixture(scope="module")
+def scripts():
+    return post("/sdapi/v1/script-info")
+
+
+@pytest.fixture(autouse=True)
+def ours(request, samplers):
+    """Every sampler test runs on this extension's sampler (its options carry uses_ensd), not the host's."""
+    label = request.node.callspec.params.get("label") if hasattr(request.node, "callspec") else None
+    if label is not None:
+        assert label in samplers, f"{label} is not registered: is the extension installed and enabled?"
+        assert samplers[label]["options"].get("uses_ensd"), f"{label} here is not this extension's"
+
+
+@pytest.mark.parametrize("label", LABELS)
+@pytest.mark.parametrize("steps", [1, 2, 3, 4, 6, 20])
+def test_txt2img_at_any_step_count(label, steps):
+    result, _ = txt2img(label, steps=steps)
+    assert len(result["images"]) == 1
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_the_same_seed_gives_the_same_pixels_and_image_k_of_a_batch_equals_seed_plus_k_alone(label):
+    first, _ = txt2img(label)
+    again, _ = txt2img(label)
+    assert pixels(first["images"][0]) == pixels(again["images"][0])
+    batch, info = txt2img(label, batch_size=3)
+    assert info["all_seeds"] == [SEED, SEED + 1, SEED + 2]
+    images = batch["images"][-3:]  # a grid, if the WebUI returns one, comes first
+    for k, image in enumerate(images):
+        alone = first if k == 0 else txt2img(label, seed=SEED + k)[0]
+        assert pixels(image) == pixels(alone["images"][0]), f"image {k} of the batch"
+
+
+@pytest.mark.parametrize("label", LABELS)
+@pytest.mark.parametrize(("width", "height"), [(72, 88), (40, 56)])
+def test_odd_latent_sizes(label, width, height):
+    result, _ = txt2img(label, width=width, height=height)
+    assert Image.open(io.BytesIO(base64.b64decode(result["images"][0]))).size == (width, height)
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_hires_fix_with_the_sampler_as_the_hires_sampler(label):
+    _, info = txt2img("Euler", enable_hr=True, hr_scale=2, hr_upscaler="Latent", hr_second_pass_steps=6,
+                      denoising_strength=0.6, hr_sampler_name=label, hr_additional_modules=["Use same choices"])
+    assert f"Hires sampler: {label}" in info["infotexts"][0]
+
+
+@pytest.mark.parametrize("label", LABELS)
+@pytest.mark.parametrize("mode", ["img2img", "inpaint"])
+def test_img2img_and_inpaint(label, init_image, mode):
+    result, _ = img2img(label, init_image, mask=mode == "inpaint")
+    assert result["images"]
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_soft_inpainting(label, init_image, scripts):
+    if not any(script["name"] == "soft inpainting" for script in scripts["img2img"]):
+        pytest.skip("this WebUI has no Soft Inpainting script")
+    soft = {"soft inpainting": {"args": [True, 1, 0.5, 4, 0, 0.5, 2]}}
+    _, info = img2img(label, init_image, mask=True, mask_blur=4, alwayson_scripts=soft)
+    assert "Soft inpainting enabled: True" in info["infotexts"][0]
+
+
+@pytest.mark.parametrize("label", LABELS)
+@pytest.mark.parametrize("mode", ["txt2img", "inpaint"])
+def test_an_inpainting_checkpoint(label, init_image, mode):
+    if not INPAINT_CKPT:
+        pytest.skip("set SMEA_WEBUI_INPAINT_CKPT to an inpainting (9-channel) checkpoint")
+    override = {"override_settings": {"sd_model_checkpoint": INPAINT_CKPT}}
+    if mode == "txt2img":
+        _, info = txt2img(label, **override)
+    else:
+        _, info = img2img(label, init_image, mask=True, **override)
+    assert INPAINT_CKPT.split(" ")[0].split(".")[0] in info["infotexts"][0]
+
+
+def xyz_args(scripts, axes):
+    """The X/Y/Z plot's script_args with its defaults, the axes set: {"X": (type label, values)}. Built from
+    /sdapi/v1/script-info, as reForge's plot takes more arguments than A1111's."""
+    script = next(script for script in scripts["txt2img"] if script["name"] == "x/y/z plot")
+    args = [arg.get("value") for arg in script["args"]]
+    labels = [arg["label"] for arg in script["args"]]
+    for axis, (type_label, values) in axes.items():
+        i = labels.index(f"{axis} type")
+        args[i] = script["args"][i]["choices"].index(type_label)  # the type is an index into its choices
+        if isinstance(values, list):  # an axis with choices (Sampler) reads its dropdown
+            args[i + 2] = values
+        else:
+            args[i + 1] = values
+    return args
+
+
+def test_the_xyz_plot_with_a_sampler_axis(scripts):
+    args = xyz_args(scripts, {"X": ("Sampler", ["Euler a", *LABELS])})
+    _, info = generate("/sdapi/v1/txt2img", {**BASE, "script_name": "x/y/z plot", "script_args": args})
+    ran = {text.split("Sampler: ")[1].split(",")[0] for text in info["infotexts"] if "Sampler: " in text}
+    assert {"Euler a", *LABELS} <= ran
+
+
+@pytest.mark.parametrize("knob", KNOBS_BY_NAME.values(), ids=lambda knob: knob.name)
+def test_the_xyz_plot_with_each_knob_axis(scripts, knob):
+    label = next(info.label for info in SAMPLERS if knob.name in info.knobs)
+    values = f'"{knob.format(knob.default)}", "{OTHER_VALUE[knob.name]}"'  # quoted: a comma separates cells
+    args = xyz_args(scripts, {"X": (knob.label, values)})
+    _, info = generate("/sdapi/v1/txt2img", {**BASE, "sampler_name": label, "script_name": "x/y/z plot",
+                                             "script_args": args}, label)
+    other = knob.format(knob.parse(OTHER_VALUE[knob.name]))
+    assert any(f"{knob.label}: {other}" in text for text in info["infotexts"]), values
+    assert any(f"{knob.label}:" not in text for text in info["infotexts"])  # the default cell writes nothing
+
+
+def test_an_invalid_knob_value_is_refused_before_sampling():
+    with pytest.raises(AssertionError, match="Dy steps"):
+        post("/sdapi/v1/txt2img", {**BASE, "sampler_name": "Euler Dy",
+                                   "override_settings": {"smea_sampler_dy_steps": ",".join(map(str, range(2000)))}})
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_png_info_gives_back_the_sampler_and_a_non_default_knob(label):
+    knobs = next(info.knobs for info in SAMPLERS if info.label == label)
+    knob = KNOBS_BY_NAME[knobs[0]] if knobs else None
+    value = knob and knob.parse(OTHER_VALUE[knob.name])
+    override = {option_key(knob): setting_value(knob, value)} if knob else {}
+    result, _ = txt2img(label, override_settings=override)
+    parameters = post("/sdapi/v1/png-info", {"image": "data:image/png;base64," + result["images"][0]})["parameters"]
+    assert parameters["Sampler"] == label
+    if knob:
+        assert knob.parse(parameters[knob.label]) == value
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_the_sigma_noise_setting_changes_the_image_and_shows_in_the_infotext(label):
+    plain, _ = txt2img(label)
+    quiet, info = txt2img(label, override_settings={"s_noise": 0.8})
+    assert pixels(plain["images"][0]) != pixels(quiet["images"][0])
+    assert "Sigma noise: 0.8" in info["infotexts"][0]
