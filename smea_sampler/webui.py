@@ -405,7 +405,11 @@ def axis_option(xyz_grid, knob):
 
 
 def add_xyz_axes(host, knobs) -> None:
-    """on_before_ui: one X/Y/Z axis per knob, unless the plot script is off or has them already."""
+    """One X/Y/Z axis per knob, unless the plot script is off or has them already.
+
+    Run at setup, when the built-in plot script has usually loaded already: an API-only WebUI (Forge's
+    --nowebui, A1111's too) builds the plot's axis list for /sdapi/v1/script-info before its before_ui
+    callbacks run. Run again at before_ui for a plot script that loads after ours."""
     xyz_grid = find_xyz_grid(host.scripts)
     if xyz_grid is None:
         return
@@ -486,6 +490,7 @@ def setup(infos=None):
                                                    result.replaced)]:
             host.sd_samplers_kdiffusion.sampler_extra_params[function] = [n for n in info.params if n in CHURN_PARAMS]
         apply_plan(host.sd_samplers, result)
+        add_xyz_axes(host, knobs)
         host.script_callbacks.on_before_ui(lambda: add_xyz_axes(host, knobs))
         log_once_per_job(host)
     except Exception as error:  # the WebUI's own code raised part-way: say so once, never stop its start-up

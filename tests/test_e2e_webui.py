@@ -39,6 +39,10 @@ SIZE, TIMEOUT, SEED = 64, 900, 1234
 BASE = {"prompt": "a red cube on a table", "negative_prompt": "blurry", "seed": SEED, "steps": 6, "width": SIZE,
         "height": SIZE, "cfg_scale": 5, "batch_size": 1, "n_iter": 1}
 FALLBACK = "sub-step at latent size"  # the core's fallback log line (substeps.py)
+# A batch is not bit-identical to its images made alone even with the WebUI's own samplers: batched float
+# arithmetic rounds differently (Forge's Euler a on CPU: one pixel off by one level). Noise that depends on
+# the batch (the original's global generator) changes pixels by up to 255.
+BATCH_ROUNDING = 2
 # A knob value that differs from its default, per knob, as the X/Y/Z plot and PNG Info take it.
 OTHER_VALUE = {"dy_steps": "3", "smea_steps": "none", "smea_dy_steps": "1;2", "smea_scale": "1.5"}
 
@@ -76,6 +80,10 @@ def pixels(image_b64):
     return Image.open(io.BytesIO(base64.b64decode(image_b64))).convert("RGB").tobytes()
 
 
+def largest_difference(image_a, image_b):
+    return max(abs(a - b) for a, b in zip(pixels(image_a), pixels(image_b), strict=True))
+
+
 def png_mask():
     """A 64×64 mask whose right half is white (repainted)."""
     mask = Image.new("L", (SIZE, SIZE), 0)
@@ -109,7 +117,19 @@ def init_image():
 
 @pytest.fixture(scope="module")
 def scripts():
-    return post("/sdapi/v1/script-info")
+    """The WebUI's scripts with their arguments, by tab."""
+    listed = post("/sdapi/v1/script-info")
+    return {tab: [script for script in listed if script["is_img2img"] == (tab == "img2img")]
+            for tab in ("txt2img", "img2img")}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def saved_settings():
+    """Save the settings the tests override at their defaults first: the WebUI restores an override afterwards
+    only for a setting that config.json already holds (processing.py), so an override of s_noise or of a knob
+    would otherwise outlive its request and leak into the next tests."""
+    knobs = {option_key(knob): setting_value(knob, knob.default) for knob in KNOBS_BY_NAME.values()}
+    post("/sdapi/v1/options", {"s_noise": 1.0, **knobs})
 
 
 @pytest.fixture(autouse=True)
@@ -138,7 +158,7 @@ def test_the_same_seed_gives_the_same_pixels_and_image_k_of_a_batch_equals_seed_
     images = batch["images"][-3:]  # a grid, if the WebUI returns one, comes first
     for k, image in enumerate(images):
         alone = first if k == 0 else txt2img(label, seed=SEED + k)[0]
-        assert pixels(image) == pixels(alone["images"][0]), f"image {k} of the batch"
+        assert largest_difference(image, alone["images"][0]) <= BATCH_ROUNDING, f"image {k} of the batch"
 
 
 @pytest.mark.parametrize("label", LABELS)
@@ -190,9 +210,12 @@ def xyz_args(scripts, axes):
     script = next(script for script in scripts["txt2img"] if script["name"] == "x/y/z plot")
     args = [arg.get("value") for arg in script["args"]]
     labels = [arg["label"] for arg in script["args"]]
-    for axis, (type_label, values) in axes.items():
-        i = labels.index(f"{axis} type")
-        args[i] = script["args"][i]["choices"].index(type_label)  # the type is an index into its choices
+    types = {axis: labels.index(f"{axis} type") for axis in "XYZ"}
+    for axis, i in types.items():  # an axis type is an index into its choices; script-info gives the label
+        type_label = axes.get(axis, (args[i],))[0]
+        args[i] = script["args"][i]["choices"].index(type_label)
+    for axis, (_, values) in axes.items():
+        i = types[axis]
         if isinstance(values, list):  # an axis with choices (Sampler) reads its dropdown
             args[i + 2] = values
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smea_sampler import KNOBS, SAMPLERS_BY_LABEL
+from tests import webui_double
 from tests.webui.support import Spy, txt2img
 
 KEYS = {knob.name: f"smea_sampler_{knob.name}" for knob in KNOBS}
@@ -90,11 +91,23 @@ def test_an_invalid_setting_stops_the_job_with_a_message_naming_it(webui):
         txt2img(webui, "Euler Dy", steps=6)
 
 
-def test_each_knob_is_an_xyz_axis_added_before_the_ui(webui):
-    assert [option.label for option in webui.xyz_grid.axis_options][-1] == "Sigma Churn"  # not before on_before_ui
-    webui.script_callbacks.before_ui_callback()
+def test_each_knob_is_an_xyz_axis_as_soon_as_the_extension_loads(webui):
+    # An API-only WebUI builds the plot's axis list for /sdapi/v1/script-info before its before_ui callbacks.
     axes = {option.label: option for option in webui.xyz_grid.axis_options}
     assert [axes[knob.label].type for knob in KNOBS] == [str, str, str, float]
+    webui.script_callbacks.before_ui_callback()
+    labels = [option.label for option in webui.xyz_grid.axis_options]
+    assert len(labels) == len(set(labels))
+
+
+def test_a_plot_script_that_loads_after_ours_gets_the_axes_before_the_ui(make_webui):
+    webui = make_webui(load=False)
+    webui.scripts.load_scripts([(webui_double.GLUE, webui_double.REPO),
+                                (webui_double.XYZ, webui_double.ROOT / "scripts")])
+    xyz_grid = webui.script_loading.loaded_scripts[str(webui_double.XYZ)]
+    assert "Dy steps" not in [option.label for option in xyz_grid.axis_options]
+    webui.script_callbacks.before_ui_callback()
+    assert [option.label for option in xyz_grid.axis_options][-4:] == [knob.label for knob in KNOBS]
 
 
 def test_xyz_axis_overrides_each_cell_and_writes_only_its_own_infotext(webui):
