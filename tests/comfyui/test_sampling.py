@@ -79,6 +79,27 @@ def test_area_and_masked_conditioning_follow_the_sub_steps_latent(adapter, comfy
     assert torch.isfinite(out).all() and SUB_STEP_SIZES & set(model.calls) and no_fallback(caplog)
 
 
+class ControlNet:
+    """Like comfy.controlnet's get_control: the hint (pixel space) is resized to whatever x the call has."""
+
+    def __init__(self):
+        self.hint = torch.rand(1, 3, H * 8, W * 8)
+        self.sizes = []
+
+    def get_control(self, x, timestep, conditioning, batched_number):
+        self.sizes.append(tuple(x.shape[-2:]))
+        hint = torch.nn.functional.interpolate(self.hint, size=x.shape[-2:], mode="nearest-exact")
+        return 0.05 * hint.mean(dim=1, keepdim=True).expand_as(x)
+
+
+@pytest.mark.parametrize("name", RESAMPLING)
+def test_controlnet_resizes_its_own_hint_for_the_sub_steps(adapter, comfy, name, caplog):
+    control = ControlNet()
+    with caplog.at_level(logging.WARNING):
+        out = run(comfy, name, positive=cond(comfy, control=control), steps=8)
+    assert torch.isfinite(out).all() and SUB_STEP_SIZES & set(control.sizes) and no_fallback(caplog)
+
+
 def test_without_the_mapping_the_double_fails_as_comfyui_does(comfy):
     # Guards the double: full-size conds must really reject a resampled latent, or the tests above prove less.
     model = comfy.model_base.BaseModel(inpainting=True)

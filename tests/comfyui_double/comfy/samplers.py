@@ -98,7 +98,10 @@ def _calc_cond_batch(model, conds, x_in, timestep, model_options):
         total, counts = torch.zeros_like(x_in), torch.ones_like(x_in) * 1e-37
         for cond in group or []:
             input_x, mult, area, conditioning = get_area_and_mult(cond, x_in)
-            output = model.apply_model(input_x, timestep, control=cond.get("control"), **conditioning)
+            control = cond.get("control")
+            if control is not None:  # a ControlNet computes its residual for this very x (it resizes its hint)
+                control = control.get_control(input_x, timestep, conditioning, len(conds))
+            output = model.apply_model(input_x, timestep, control=control, **conditioning)
             region = (slice(None), slice(None)) if area is None else (
                 slice(None), slice(None), *(slice(area[2 + i], area[2 + i] + area[i]) for i in range(2)))
             total[region] += output * mult
