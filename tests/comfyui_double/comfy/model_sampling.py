@@ -23,29 +23,27 @@ class CONST:
         return latent / (1.0 - sigma)
 
 
-class ModelSamplingDiscrete(EPS):
+class Schedule:
+    """The σ table of a model_sampling, ascending."""
+
+    sigmas: torch.Tensor
+
+    @property
+    def sigma_min(self):
+        return self.sigmas[0]
+
+    @property
+    def sigma_max(self):
+        return self.sigmas[-1]
+
+
+class ModelSamplingDiscrete(EPS, Schedule):
     def __init__(self):
         betas = torch.linspace(0.00085**0.5, 0.012**0.5, 1000, dtype=torch.float64) ** 2
         alphas_cumprod = torch.cumprod(1 - betas, dim=0)
         self.sigmas = (((1 - alphas_cumprod) / alphas_cumprod) ** 0.5).float()
 
-    @property
-    def sigma_min(self):
-        return self.sigmas[0]
 
-    @property
-    def sigma_max(self):
-        return self.sigmas[-1]
-
-
-class ModelSamplingDiscreteFlow(CONST):
+class ModelSamplingDiscreteFlow(CONST, Schedule):
     def __init__(self):
         self.sigmas = torch.linspace(0.001, 1.0, 1000)
-
-    @property
-    def sigma_min(self):
-        return self.sigmas[0]
-
-    @property
-    def sigma_max(self):
-        return self.sigmas[-1]
