@@ -60,7 +60,7 @@ class Knob:
 
 KNOBS = (
     Knob("dy_steps", "Dy steps", sampling.DY_STEPS,
-         "Euler Dy and Euler Negative Dy (SMEA samplers): the steps, counted from 0, that add a Dy sub-step; "
+         "SMEA samplers Euler Dy and Euler Negative Dy: the steps, counted from 0, that add a Dy sub-step; "
          "'none' turns it off",
          parse_steps, format_steps),
     Knob("smea_steps", "SMEA steps", sampling.SMEA_STEPS,
@@ -70,7 +70,7 @@ KNOBS = (
          "Euler SMEA Dy: the steps, counted from 0, that add a Dy sub-step; 'none' turns it off",
          parse_steps, format_steps),
     Knob("smea_scale", "SMEA scale", sampling.SMEA_SCALE,
-         "Euler SMEA Dy: how much the SMEA sub-step enlarges the latent ({:g} to {:g})".format(
+         "Euler SMEA Dy: how much the SMEA sub-step enlarges the latent, {:g} to {:g}".format(
              *sampling.SMEA_SCALE_RANGE),
          parse_scale, lambda value: f"{float(value):g}", sampling.SMEA_SCALE_RANGE),
 )

@@ -42,7 +42,7 @@ REPLACES = "smea_sampler_replaces"  # on our constructors too: the WebUI's own e
 # ldm_patched); an extension's scripts load as modules named after their file ("smea.py").
 HOST_PACKAGES = frozenset({"modules", "modules_forge", "backend", "ldm_patched", "k_diffusion"})
 KEEP_BUILTINS = "smea_sampler_keep_builtins"
-KEEP_BUILTINS_LABEL = "Keep the WebUI's own copies of these samplers where it has them"
+KEEP_BUILTINS_LABEL = "Keep the WebUI's own copies of the SMEA samplers where it has them"
 # The WebUI modules the glue uses and what it needs of each; a missing one means a WebUI this glue does not know.
 NEEDS = {
     "sd_samplers": ("all_samplers", "all_samplers_map", "set_samplers"),
@@ -396,7 +396,8 @@ def axis_option(xyz_grid, knob):
             try:
                 knob.parse(value)
             except ValueError as error:
-                raise RuntimeError(f"X/Y/Z plot: {value!r} is not a valid {knob.label}: {error}{how}") from None
+                raise RuntimeError(
+                    f"X/Y/Z plot: {value!r} is not a valid value for {knob.label}: {error}{how}") from None
 
     def apply(p, value, values):
         p.override_settings[option_key(knob)] = setting_value(knob, knob.parse(value))
@@ -455,7 +456,7 @@ def log_once_per_job(host) -> None:
 def keep_builtins_info(host):
     info = host.shared.OptionInfo(False, KEEP_BUILTINS_LABEL, section=SECTION)
     info.category_id = CATEGORY
-    info = info.info("reForge ships its own copies of some of these samplers, which this extension replaces")
+    info = info.info("only reForge has them; unticked, this extension's samplers take their place")
     needs_reload = getattr(info, "needs_reload_ui", None)  # 1.6+: Settings says a Reload UI applies it
     return needs_reload() if needs_reload else info
 

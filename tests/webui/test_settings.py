@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from smea_sampler import KNOBS, SAMPLERS_BY_LABEL
@@ -125,9 +127,9 @@ def test_xyz_axis_overrides_each_cell_and_writes_only_its_own_infotext(webui):
 
 
 @pytest.mark.parametrize(("axis", "values", "message"), [
-    ("Dy steps", "3, x", "'x' is not a valid Dy steps"),
-    ("SMEA Dy steps", "-1", "'-1' is not a valid SMEA Dy steps"),
-    ("SMEA scale", "1.5, 9", "9.0 is not a valid SMEA scale"),
+    ("Dy steps", "3, x", "'x' is not a valid value for Dy steps: .* write a cell's steps as 2;3"),
+    ("SMEA Dy steps", "-1", "'-1' is not a valid value for SMEA Dy steps"),
+    ("SMEA scale", "1.5, 9", "9.0 is not a valid value for SMEA scale"),
 ])
 def test_invalid_xyz_values_are_refused_before_anything_runs(webui, axis, values, message):
     webui.script_callbacks.before_ui_callback()
@@ -135,6 +137,17 @@ def test_invalid_xyz_values_are_refused_before_anything_runs(webui, axis, values
     with pytest.raises(RuntimeError, match=message):
         webui.xyz_grid.Script().run(p, axis, values)
     assert webui.shared.sd_model.calls == []
+
+
+def test_a_settings_search_for_smea_finds_every_option_of_the_section(webui):
+    # The WebUI's Settings search matches the text shown with a setting: its label and its help (.info()).
+    ours = [option for option in webui.shared.opts.data_labels.values()
+            if option.section and option.section[0] == "smea_samplers"]
+    assert len(ours) == len(KNOBS) + 1
+    shown = [option.label + option.comment_after for option in ours]
+    assert all("SMEA" in text for text in shown), shown
+    helps = [re.findall(r"<span class='info'>\((.*?)\)</span>", option.comment_after) for option in ours]
+    assert all(len(found) == 1 and "(" not in found[0] for found in helps), helps  # "(… (…))" reads badly
 
 
 def test_knob_labels_are_distinct_from_the_webuis_own_infotext_keys(webui):
