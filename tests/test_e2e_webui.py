@@ -210,6 +210,7 @@ def xyz_args(scripts, axes):
     script = next(script for script in scripts["txt2img"] if script["name"] == "x/y/z plot")
     args = [arg.get("value") for arg in script["args"]]
     labels = [arg["label"] for arg in script["args"]]
+    args[labels.index("Include Sub Images")] = True  # reForge's plot returns one infotext per cell only then
     types = {axis: labels.index(f"{axis} type") for axis in "XYZ"}
     for axis, i in types.items():  # an axis type is an index into its choices; script-info gives the label
         type_label = axes.get(axis, (args[i],))[0]
