@@ -100,8 +100,9 @@ def sampled(graph, via, name, model, positive, negative, latent, seed, steps, de
 
 
 def build(case, via, name, checkpoints, seed=1234, steps=6, width=SIZE, height=SIZE):
-    """The graph of one case: txt2img, img2img (denoise 0.6), inpaint (SetLatentNoiseMask), or with the inpainting
-    checkpoint txt2img_inpaint_model and inpaint_model (InpaintModelConditioning)."""
+    """The graph of one case: txt2img, img2img (denoise 0.6), inpaint (SetLatentNoiseMask), vae_encode_for_inpaint,
+    area_and_mask_conds, or with the inpainting checkpoint txt2img_inpaint_model and inpaint_model
+    (InpaintModelConditioning)."""
     graph = Graph()
     ckpt = checkpoints[1] if case.endswith("inpaint_model") else checkpoints[0]
     loader = graph.add("CheckpointLoaderSimple", ckpt_name=ckpt)
@@ -125,6 +126,19 @@ def build(case, via, name, checkpoints, seed=1234, steps=6, width=SIZE, height=S
         elif case == "inpaint":
             masked = [graph.add("SetLatentNoiseMask", samples=encoded, mask=mask), 0]
             latent = sampled(graph, via, name, loader, positive, negative, masked, **kwargs)
+        elif case == "vae_encode_for_inpaint":
+            masked = [graph.add("VAEEncodeForInpaint", pixels=pixels, vae=[loader, 2], mask=mask, grow_mask_by=6), 0]
+            latent = sampled(graph, via, name, loader, positive, negative, masked, **kwargs)
+        elif case == "area_and_mask_conds":  # ConditioningSetArea and ConditioningSetMask, combined
+            house = graph.add("CLIPTextEncode", text="a house", clip=[loader, 1])
+            area = graph.add("ConditioningSetArea", conditioning=[house, 0], width=width // 2, height=height // 2,
+                             x=width // 2, y=height // 4, strength=1.0)
+            tree = graph.add("CLIPTextEncode", text="a tree", clip=[loader, 1])
+            masked = graph.add("ConditioningSetMask", conditioning=[tree, 0], mask=mask, strength=0.8,
+                               set_cond_area="default")
+            both = graph.add("ConditioningCombine", conditioning_1=[area, 0], conditioning_2=[masked, 0])
+            combined = [graph.add("ConditioningCombine", conditioning_1=positive, conditioning_2=[both, 0]), 0]
+            latent = sampled(graph, via, name, loader, combined, negative, empty, **kwargs)
         else:
             conditioned = graph.add("InpaintModelConditioning", positive=positive, negative=negative,
                                     vae=[loader, 2], pixels=pixels, mask=mask, noise_mask=True)
@@ -166,6 +180,13 @@ def test_odd_sizes_img2img_and_inpaint_with_a_latent_noise_mask(checkpoints, nam
         assert run(build("txt2img", via, name, checkpoints, width=72, height=88))
     else:
         assert run(build(case, via, name, checkpoints))
+
+
+@pytest.mark.parametrize("via", VIAS)
+@pytest.mark.parametrize("name", NAMES)
+def test_vae_encode_for_inpaint_and_area_and_masked_conditioning(checkpoints, name, via):
+    assert run(build("vae_encode_for_inpaint", via, name, checkpoints))
+    assert run(build("area_and_mask_conds", via, name, checkpoints, width=2 * SIZE, height=2 * SIZE))
 
 
 @pytest.mark.parametrize("via", VIAS)
