@@ -11,7 +11,8 @@ fell back ("… sub-step … skipped"); SMEA_WEBUI_INPAINT_CKPT names a 9-channe
 cases that need one (skipped if unset). Requests are small (64×64, few steps) so that a CPU-only WebUI with
 a small random-weight checkpoint runs them. The API answers an unknown sampler name with HTTP 200 and runs
 another sampler, so every response's sampler is checked. Pixels are compared, not PNG files (their infotext
-differs with the seed). Needs pillow (the dev extra).
+differs with the seed). Before the run it saves "Sigma noise" and this extension's settings at their defaults
+in the WebUI's settings (see saved_settings). Needs pillow (the dev extra).
 """
 
 from __future__ import annotations
