@@ -1,7 +1,9 @@
 """Euler Smea Dyn samplers (Euler Dy, Euler SMEA Dy, Euler Negative, Euler Negative Dy,
 Kohaku_LoNyu_Yog) as pure-torch functions with k-diffusion's signature.
 
-This package never imports the Stable Diffusion WebUI; `scripts/` adapts it.
+The core (sampling, substeps, registry) imports no host. The host adapters, webui.py and comfyui.py,
+import their host lazily and are loaded by scripts/smea_samplers.py (the WebUI) and the repository's
+root __init__.py (ComfyUI); importing this package loads neither.
 """
 
 from .registry import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS, SAMPLERS_BY_LABEL, Knob, SamplerInfo

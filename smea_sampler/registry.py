@@ -1,10 +1,10 @@
-"""The one list of samplers and knobs: the WebUI glue, the demo, the benchmark and the tests read it.
+"""The one list of samplers and knobs: the host adapters, the demo, the benchmark and the tests read it.
 
 Labels, aliases and ComfyUI names are the original extension's (SAMPLERS.md §3), so PNG-info and
 X/Y/Z presets and saved ComfyUI workflows made with it keep working (Kohaku's ComfyUI name without the
 original's erroneous `sample_` prefix, COMFYUI.md "Pitfalls" 1).
 
-Pure Python: this module never imports the WebUI.
+Pure Python: this module never imports a host.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ comments point at its sections where a quirk of the original is kept on purpose.
 The samplers with sub-steps also take what a host must say about its latent-aligned state
 (SAMPLERS.md §4): `latent_attrs`, `map_extra_args` and `fallback` (see substeps.SubSteps).
 
-Pure torch: this module never imports the WebUI.
+Pure torch: this module never imports a host.
 """
 
 from __future__ import annotations

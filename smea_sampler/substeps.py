@@ -6,7 +6,7 @@ mapped latent with its conditioning mapped the same way, and the way back.
 When that model call fails because of the shapes, the sub-step is skipped and
 the step is plain Euler (SAMPLERS.md §2, §4, §5).
 
-Pure torch: this module never imports the WebUI.
+Pure torch: this module never imports a host.
 """
 
 from __future__ import annotations

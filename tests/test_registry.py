@@ -92,3 +92,15 @@ def test_samplers_reject_bad_knob_values(name, value):
     with pytest.raises(ValueError, match=name):
         info.function(lambda x, s: x, torch.zeros(1, 4, 8, 8), torch.tensor([1.0, 0.0]), disable=True,
                       **{name: value})
+
+
+def test_importing_the_package_and_its_adapters_imports_no_host():
+    # The core imports no host; the adapters import theirs only inside setup() and their sampling functions.
+    import subprocess
+    import sys
+
+    code = ("import sys, smea_sampler, smea_sampler.webui, smea_sampler.comfyui; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'modules', 'modules_forge', 'comfy', 'gradio'}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
