@@ -185,7 +185,7 @@ def register_names() -> list[str]:
 def knob_input(knob) -> tuple:
     if knob.bounds is not None:
         low, high = knob.bounds
-        return "FLOAT", {"default": knob.default, "min": low, "max": high, "step": 0.05, "tooltip": knob.help}
+        return "FLOAT", {"default": knob.default, "min": low, "max": high, "step": knob.step, "tooltip": knob.help}
     return "STRING", {"default": knob.format(knob.default), "tooltip": knob.help}
 
 

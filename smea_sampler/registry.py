@@ -44,7 +44,7 @@ def parse_scale(text) -> float:
 class Knob:
     """A parameter of ours beyond k-diffusion's: its keyword, its user-facing label (also the
     infotext key), its default (the original look), how it reads from and writes to text, and
-    for a number its (low, high) bounds."""
+    for a number its (low, high) bounds and the step a host's slider moves in."""
 
     name: str
     label: str
@@ -53,6 +53,7 @@ class Knob:
     parse: Callable[[str], Any]
     format: Callable[[Any], str]
     bounds: tuple[float, float] | None = None
+    step: float | None = None
 
     def is_default(self, value) -> bool:
         return self.parse(self.format(value)) == self.parse(self.format(self.default))
@@ -72,7 +73,7 @@ KNOBS = (
     Knob("smea_scale", "SMEA scale", sampling.SMEA_SCALE,
          "Euler SMEA Dy: how much the SMEA sub-step enlarges the latent, {:g} to {:g}".format(
              *sampling.SMEA_SCALE_RANGE),
-         parse_scale, lambda value: f"{float(value):g}", sampling.SMEA_SCALE_RANGE),
+         parse_scale, lambda value: f"{float(value):g}", sampling.SMEA_SCALE_RANGE, 0.05),
 )
 KNOBS_BY_NAME = {knob.name: knob for knob in KNOBS}
 

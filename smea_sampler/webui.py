@@ -34,7 +34,6 @@ TWO_CALLS_PER_STEP = {"second_order": True}
 LABEL_OF_FUNCTION = {info.function.__name__: info.label for info in SAMPLERS}  # for the core's log records
 SECTION = ("smea_samplers", "SMEA samplers")
 CATEGORY = "sd"  # 1.7+ groups settings sections by category; "sd" is where "Sampler parameters" lives
-SLIDER_STEP = 0.05
 STRICT_FLAG = "smea_strict"  # preload.py's --smea-strict
 MARK = "smea_sampler_label"  # set on our constructors, so that "Reload UI" recognises the entries it made itself
 REPLACES = "smea_sampler_replaces"  # on our constructors too: the WebUI's own entry that ours took the place of
@@ -110,7 +109,7 @@ def option_info(host, knob):
         import gradio as gr  # the WebUI imported it long before it loads scripts
 
         low, high = knob.bounds
-        slider = {"minimum": low, "maximum": high, "step": SLIDER_STEP}
+        slider = {"minimum": low, "maximum": high, "step": knob.step}
         info = host.shared.OptionInfo(knob.default, knob.label, gr.Slider, slider, section=SECTION,
                                       infotext=knob.label)
     else:

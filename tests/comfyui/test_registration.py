@@ -59,7 +59,7 @@ def test_the_node_lists_every_sampler_and_knob_with_tooltips(adapter):
     assert list(inputs) == ["sampler_name", "dy_steps", "smea_steps", "smea_dy_steps", "smea_scale", "s_noise", "eta"]
     assert all(spec[1].get("tooltip") for spec in inputs.values())
     assert inputs["dy_steps"] == ("STRING", {"default": "2,3", "tooltip": inputs["dy_steps"][1]["tooltip"]})
-    assert inputs["smea_scale"][1]["default"] == 1.25
+    assert inputs["smea_scale"][1]["default"] == 1.25 and inputs["smea_scale"][1]["step"] == 0.05
     assert adapter.SMEASampler.CATEGORY == "sampling/custom_sampling/samplers"
     assert adapter.SMEASampler.RETURN_TYPES == ("SAMPLER",)
 
