@@ -103,6 +103,12 @@ def setting_value(knob, value):
     return float(value) if is_number(knob) else knob.format(value)
 
 
+def in_section(info, help_text):
+    """info placed in our Settings section's category, with its help text shown after the label."""
+    info.category_id = CATEGORY  # an attribute 1.6 does not read
+    return info.info(help_text)
+
+
 def option_info(host, knob):
     """The Settings entry of knob; its infotext key is the knob's label, so PNG Info restores it as an override."""
     if is_number(knob):
@@ -115,8 +121,7 @@ def option_info(host, knob):
     else:
         info = host.shared.OptionInfo(setting_value(knob, knob.default), knob.label, section=SECTION,
                                       infotext=knob.label)
-    info.category_id = CATEGORY  # an attribute 1.6 does not read
-    return info.info(knob.help)
+    return in_section(info, knob.help)
 
 
 def knob_values(info, opts) -> dict:
@@ -453,9 +458,8 @@ def log_once_per_job(host) -> None:
 
 
 def keep_builtins_info(host):
-    info = host.shared.OptionInfo(False, KEEP_BUILTINS_LABEL, section=SECTION)
-    info.category_id = CATEGORY
-    info = info.info("only reForge has them; unticked, this extension's samplers take their place")
+    info = in_section(host.shared.OptionInfo(False, KEEP_BUILTINS_LABEL, section=SECTION),
+                      "only reForge has them; unticked, this extension's samplers take their place")
     needs_reload = getattr(info, "needs_reload_ui", None)  # 1.6+: Settings says a Reload UI applies it
     return needs_reload() if needs_reload else info
 
