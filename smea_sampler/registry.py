@@ -84,7 +84,7 @@ CHURN_PARAMS = ("s_churn", "s_tmin", "s_tmax", "s_noise")
 class SamplerInfo:
     """One sampler: WebUI label and alias, ComfyUI name, the function, the k-diffusion parameters it takes
     (`params`), our knobs (`knobs`), whether it calls the model on a resampled latent
-    (`resamples`: it then takes `latent_attrs`, `map_extra_args` and `fallback`), the steps after which it
+    (`resamples`: it then takes `latent_attrs`, `map_extra_args`, `fallback` and `host_state`), the steps after which it
     flips the latent's sign (`flip_steps`), its model calls per step on average (a host that
     counts calls to place prompt edits needs it) and a one-line summary for users."""
 

@@ -8,7 +8,7 @@ k-diffusion's dict once per step, and every unit noise comes from
 comments point at its sections where a quirk of the original is kept on purpose.
 
 The samplers with sub-steps also take what a host must say about its latent-aligned state
-(SAMPLERS.md §4): `latent_attrs`, `map_extra_args` and `fallback` (see substeps.SubSteps).
+(SAMPLERS.md §4): `latent_attrs`, `map_extra_args`, `fallback` and `host_state` (see substeps.SubSteps).
 
 Pure torch: this module never imports a host.
 """
@@ -120,11 +120,12 @@ def report(callback, x, i, sigmas, sigma_hat, denoised):
 @torch.no_grad()
 def sample_euler_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
                     s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None,
-                    dy_steps=DY_STEPS, latent_attrs=(), map_extra_args=map_latent_aligned, fallback=True):
+                    dy_steps=DY_STEPS, latent_attrs=(), map_extra_args=map_latent_aligned, fallback=True,
+                    host_state=None):
     """Euler Dy: churned Euler; on dy_steps the 2×2 sub-lattice also takes its own Euler step."""
     extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
     dy_steps = step_set(dy_steps, "dy_steps")
-    sub = SubSteps(model, extra_args, sample_euler_dy, latent_attrs, map_extra_args, fallback)
+    sub = SubSteps(model, extra_args, sample_euler_dy, latent_attrs, map_extra_args, fallback, host_state)
     for i in trange(len(sigmas) - 1, disable=disable):
         x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise)
         denoised = model(x, sigma_hat * s_in, **extra_args)
@@ -142,7 +143,7 @@ def sample_euler_dy(model, x, sigmas, extra_args=None, callback=None, disable=No
 def sample_euler_smea_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
                          s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None,
                          smea_steps=SMEA_STEPS, smea_dy_steps=SMEA_DY_STEPS, smea_scale=SMEA_SCALE,
-                         latent_attrs=(), map_extra_args=map_latent_aligned, fallback=True):
+                         latent_attrs=(), map_extra_args=map_latent_aligned, fallback=True, host_state=None):
     """Euler SMEA Dy: churned Euler, then a SMEA sub-step on smea_steps and a Dy sub-step on smea_dy_steps.
 
     The defaults are the released look: SMEA after step 0, Dy after step 1 (the
@@ -152,7 +153,7 @@ def sample_euler_smea_dy(model, x, sigmas, extra_args=None, callback=None, disab
     smea_steps = step_set(smea_steps, "smea_steps")
     smea_dy_steps = step_set(smea_dy_steps, "smea_dy_steps")
     smea_scale = check_scale(smea_scale)
-    sub = SubSteps(model, extra_args, sample_euler_smea_dy, latent_attrs, map_extra_args, fallback)
+    sub = SubSteps(model, extra_args, sample_euler_smea_dy, latent_attrs, map_extra_args, fallback, host_state)
     for i in trange(len(sigmas) - 1, disable=disable):
         x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise)
         denoised = model(x, sigma_hat * s_in, **extra_args)
@@ -191,11 +192,12 @@ def sample_euler_negative(model, x, sigmas, extra_args=None, callback=None, disa
 @torch.no_grad()
 def sample_euler_dy_negative(model, x, sigmas, extra_args=None, callback=None, disable=None,
                              s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None,
-                             dy_steps=DY_STEPS, latent_attrs=(), map_extra_args=map_latent_aligned, fallback=True):
+                             dy_steps=DY_STEPS, latent_attrs=(), map_extra_args=map_latent_aligned, fallback=True,
+                             host_state=None):
     """Euler Negative Dy: Euler Negative with a Dy sub-step on dy_steps, before the step and its flip."""
     extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
     dy_steps = step_set(dy_steps, "dy_steps")
-    sub = SubSteps(model, extra_args, sample_euler_dy_negative, latent_attrs, map_extra_args, fallback)
+    sub = SubSteps(model, extra_args, sample_euler_dy_negative, latent_attrs, map_extra_args, fallback, host_state)
     for i in trange(len(sigmas) - 1, disable=disable):
         x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise)
         denoised = model(x, sigma_hat * s_in, **extra_args)

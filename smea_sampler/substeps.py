@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +22,8 @@ import torch.nn.functional as F
 logger = logging.getLogger("smea_sampler")
 
 SpatialMap = Callable[[torch.Tensor], torch.Tensor]
+# host_state(size, spatial_map): a context in which the host's own grid state follows one sub-step call.
+HostState = Callable[[torch.Size, SpatialMap], AbstractContextManager]
 
 # Fragments of the RuntimeError messages torch raises when tensors of different
 # spatial sizes meet: broadcasting, cat, conv/linear channel checks, view.
@@ -68,6 +70,21 @@ def smea_maps(height: int, width: int, scale: float) -> tuple[SpatialMap, Spatia
     up = on_grid(lambda t: F.interpolate(t, scale_factor=scale, mode="nearest-exact"))
     down = on_grid(lambda t: F.interpolate(t, size=(height, width), mode="nearest-exact"))
     return up, down
+
+
+def on_finer_grid(spatial_map: SpatialMap, factor: int) -> SpatialMap:
+    """spatial_map lifted to a grid factor times finer than the latent's (an image-space ControlNet hint).
+
+    Each latent cell's factor×factor block of pixels moves as one channel group (pixel_unshuffle), so a
+    pixel lands where its latent cell lands: the Dy lattice picks the same blocks, SMEA repeats the same ones."""
+
+    def mapped(t: torch.Tensor) -> torch.Tensor:
+        lead = t.shape[:-2]
+        work = t.reshape(1, -1, *t.shape[-2:])
+        out = F.pixel_shuffle(spatial_map(F.pixel_unshuffle(work, factor)), factor)
+        return out.reshape(*lead, *out.shape[-2:])
+
+    return mapped
 
 
 def map_latent_aligned(value, size: torch.Size, spatial_map: SpatialMap):
@@ -142,17 +159,22 @@ class SubSteps:
     - map_extra_args(extra_args, size, spatial_map): the extra_args of a sub-step's call. The default maps
       every tensor in them whose last two dims equal the latent's size; a host whose conditioning lives
       elsewhere (ComfyUI's guider) passes its own.
+    - host_state(size, spatial_map): a context manager for the host's other state on the latent grid, kept
+      outside model and extra_args (a ControlNet's hint in the WebUI): it maps that state for the one call
+      inside it and puts it back on leaving.
     With fallback=False a failing sub-step raises instead of being skipped.
     """
 
     def __init__(self, model, extra_args: dict, sampler: Callable, latent_attrs: Iterable[str] = (),
-                 map_extra_args: Callable = map_latent_aligned, fallback: bool = True):
+                 map_extra_args: Callable = map_latent_aligned, fallback: bool = True,
+                 host_state: HostState | None = None):
         self.model = model
         self.extra_args = extra_args
         self.sampler = sampler
         self.latent_attrs = tuple(latent_attrs)
         self.map_extra_args = map_extra_args
         self.fallback = fallback
+        self.host_state = host_state or (lambda size, spatial_map: nullcontext())
         self.warned = False
 
     def dy(self, x: torch.Tensor, sigma_hat: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
@@ -179,7 +201,8 @@ class SubSteps:
         size = x.shape[-2:]
         extra_args = self.map_extra_args(self.extra_args, size, spatial_map)
         try:
-            with mapped_attributes(self.model, self.latent_attrs, size, spatial_map):
+            with mapped_attributes(self.model, self.latent_attrs, size, spatial_map), \
+                    self.host_state(size, spatial_map):
                 denoised = self.model(small, sigma_hat * small.new_ones([small.shape[0]]), **extra_args)
         except RuntimeError as error:
             if not (self.fallback and is_shape_error(error)):

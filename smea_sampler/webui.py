@@ -10,21 +10,32 @@ and is left untouched; it must never hold any sampler math, and the core never i
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import inspect
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import torch
 
 from .registry import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS
+from .substeps import on_finer_grid
 
 logger = logging.getLogger("smea_sampler.webui")
 
 HOST_ARGS = ("model", "x", "sigmas", "extra_args", "callback", "disable")
 # The CFG denoiser's tensors laid out on the latent grid: the inpaint blend reads them on every call (WEBUI.md §3).
 LATENT_ATTRS = ("init_latent", "mask", "nmask")
+# sd-webui-controlnet's ControlParams: the control images it hands the ControlNet on every UNet call, in image
+# space (LATENT_FACTOR times the latent grid) or VAE-encoded on the latent grid. hint_cond is a property over
+# _hint_cond in its current versions and a plain attribute in older ones.
+CONTROL_ATTRS = ("_hint_cond", "hint_cond", "hr_hint_cond", "used_hint_cond", "used_hint_cond_latent",
+                 "used_hint_inpaint_hijack")
+LATENT_FACTOR = 8  # image pixels per latent cell along each side, in every model the WebUI runs (its opt_f)
+# Which pass of a job is sampling ("hires pass" while p.is_hr_pass), so that its warnings are told apart.
+SAMPLING_PASS = contextvars.ContextVar("smea_sampler_pass", default="")
 # Every sampler draws its noise from p.rng, which eta noise seed delta reseeds, so ENSD belongs in the infotext.
 # Option values must stay str/int/bool: the API's SamplerItem.options is dict[str, str].
 OPTIONS = {"uses_ensd": True}
@@ -217,6 +228,56 @@ def seeded_noise(p, x, label: str):
     return noise_sampler
 
 
+def control_units(p) -> list:
+    """The units of sd-webui-controlnet's hook for job p (its script's latest_network.control_params), or []."""
+    runner = getattr(p, "scripts", None)
+    units = []
+    for script in getattr(runner, "alwayson_scripts", None) or ():
+        units.extend(getattr(getattr(script, "latest_network", None), "control_params", None) or ())
+    return units
+
+
+def control_following(p):
+    """host_state for the sub-steps: sd-webui-controlnet's hints mapped like the latent for one sub-step call.
+
+    That extension feeds its hint to the ControlNet at every UNet call and adds the hint's embedding to the
+    UNet's first features, so a hint made for the full-size latent cannot meet a resampled one (WEBUI.md §3).
+    Its hook picks the hint, the hires one or the other, by size; mapping both, and the VAE-encoded copies
+    it keeps, lets it pick the same one at the sub-step's size. The instance attributes are written
+    directly: hint_cond's setter would drop those copies. All are put back after the call."""
+
+    @contextmanager
+    def following(size, spatial_map):
+        pixels = torch.Size(LATENT_FACTOR * n for n in size)
+        on_pixels = on_finer_grid(spatial_map, LATENT_FACTOR)
+
+        def follow(value):
+            if not isinstance(value, torch.Tensor) or value.ndim < 2:
+                return value
+            if value.shape[-2:] == pixels:
+                return on_pixels(value)
+            return spatial_map(value) if value.shape[-2:] == size else value
+
+        saved = []
+        try:
+            for unit in control_units(p):
+                state = getattr(unit, "__dict__", {})
+                mapped = {}  # by id: the hook tells which hint is in use by identity (used_hint_cond is hint_cond)
+                for name in CONTROL_ATTRS:
+                    if name in state:
+                        value = state[name]
+                        saved.append((state, name, value))
+                        if id(value) not in mapped:
+                            mapped[id(value)] = follow(value)
+                        state[name] = mapped[id(value)]
+            yield
+        finally:
+            for state, name, value in reversed(saved):
+                state[name] = value
+
+    return following
+
+
 def webui_signature(info) -> inspect.Signature:
     """info.function's signature cut to what the WebUI may pass: HOST_ARGS and info.params.
 
@@ -246,6 +307,13 @@ def sampler_function(host, info):
         p = getattr(model, "p", None)
         knobs = knob_values(info, host.shared.opts)
         record_knobs(p, knobs)
+        sampling_pass = SAMPLING_PASS.set("hires pass" if getattr(p, "is_hr_pass", False) else "")
+        try:
+            return run(model, x, sigmas, extra_args, callback, disable, p, knobs, params)
+        finally:
+            SAMPLING_PASS.reset(sampling_pass)
+
+    def run(model, x, sigmas, extra_args, callback, disable, p, knobs, params):
         noise_sampler = seeded_noise(p, x, info.label)
         if not info.resamples:
             return info.function(model, x, sigmas, extra_args=extra_args, callback=callback, disable=disable,
@@ -261,7 +329,7 @@ def sampler_function(host, info):
         try:
             return info.function(model, x, sigmas, extra_args=extra_args, callback=report, disable=disable,
                                  noise_sampler=noise_sampler, latent_attrs=LATENT_ATTRS, fallback=not strict(host),
-                                 **params, **knobs)
+                                 host_state=control_following(p), **params, **knobs)
         except host.sd_samplers_common.InterruptedException:
             keep_last_latent_full_size(model, latest["denoised"])
             raise
@@ -423,10 +491,12 @@ def add_xyz_axes(host, knobs) -> None:
 
 
 class OncePerJob(logging.Filter):
-    """Lets each warning through once per sampler and WebUI job: the samplers warn once per sampling run,
-    and a job with a batch count of 50 (or a hires pass) has many runs. A job is told by its start time.
+    """Lets each warning through once per sampler, WebUI job and pass: the samplers warn once per sampling run,
+    and a job with a batch count of 50 has 50 runs of its first pass (and 50 of its hires pass, whose warnings
+    are its own). A job is told by its start time, a pass by SAMPLING_PASS.
 
-    The core names a sampler by its function; the record is rewritten to name it by its WebUI label."""
+    The core names a sampler by its function; the record is rewritten to name it by its WebUI label, and the
+    hires pass's records say so."""
 
     def __init__(self, state):
         super().__init__()
@@ -438,10 +508,11 @@ class OncePerJob(logging.Filter):
         if job != self.job:
             self.job, self.seen = job, set()
         sampler = record.args[0] if isinstance(record.args, tuple) and record.args else None
-        if sampler in LABEL_OF_FUNCTION:
-            sampler = LABEL_OF_FUNCTION[sampler]
-            record.args = (sampler, *record.args[1:])
-        key = (record.name, record.msg, sampler)
+        sampling_pass = SAMPLING_PASS.get()
+        if sampler in LABEL_OF_FUNCTION or sampler in LABEL_OF_FUNCTION.values():
+            sampler = LABEL_OF_FUNCTION.get(sampler, sampler)
+            record.args = (f"{sampler} ({sampling_pass})" if sampling_pass else sampler, *record.args[1:])
+        key = (record.name, record.msg, sampler, sampling_pass)
         if key in self.seen:
             return False
         self.seen.add(key)

@@ -42,7 +42,7 @@ def test_declared_parameters_are_exactly_what_the_function_takes(info):
     assert list(signature)[:6] == common
     declared = set(info.params) | set(info.knobs) | {"noise_sampler"}
     if info.resamples:
-        declared |= {"latent_attrs", "map_extra_args", "fallback"}
+        declared |= {"latent_attrs", "map_extra_args", "fallback", "host_state"}
     assert set(signature) - set(common) == declared
     for name in info.knobs:
         assert signature[name].default == KNOBS_BY_NAME[name].default

@@ -24,6 +24,7 @@ file following the WebUI file of the same name at AUTOMATIC1111 v1.10.1 (82a973c
 | modules_forge/forge_alter_samplers.py    | reForge 3b56b268's file of that name                        |
 | extensions/Euler-Smea-Dyn-Sampler/       | the original extension's scripts/smea.py (its registration) |
 | k_diffusion/                             | k-diffusion ab527a9; ForgeScheduleLinker: Forge dfdcbab6    |
+| sd_webui_controlnet.py                   | sd-webui-controlnet 56cec5b2: scripts/hook.py's hint use    |
 | gradio.py                                | the gradio component classes settings name                  |
 
 Flavours of install(): "a1111" (v1.10.1); "forge" (sd_samplers.add_sampler, as Forge dfdcbab6 has

@@ -5,8 +5,9 @@ interfaces the WebUI 1.10 sampling path uses.
   ldm's LatentDiffusion. With `inpainting=True` it is a 9-channel "hybrid" model that concatenates
   c_concat to x the way ldm's DiffusionWrapper does, so a latent of another size fails with torch's
   "Sizes of tensors must match" error. `control` adds a residual of the full latent size, the way a
-  ControlNet does, which no resampling can fit. With `sdxl=True` it reads SDXL's conditioning dict
-  ({'crossattn', 'vector', 'c_concat'}) as sgm's DiffusionEngine does.
+  ControlNet does, which no resampling can fit. `control_hook` is sd-webui-controlnet's hook (see
+  sd_webui_controlnet.py): its residual is made from a control image on every call. With `sdxl=True`
+  it reads SDXL's conditioning dict ({'crossattn', 'vector', 'c_concat'}) as sgm's DiffusionEngine does.
 - FlowCheckpoint: a flow-matching model as Forge v2 exposes one (Flux/SD3: σ in [0, 1], a predictor with
   prediction_type 'const'), reached through `create_denoiser`, which A1111 1.10's CFGDenoiserKDiffusion honours.
 """
@@ -32,6 +33,7 @@ class ToyCheckpoint:
         betas = torch.linspace(0.00085**0.5, 0.012**0.5, 1000, dtype=torch.float64) ** 2
         self.alphas_cumprod = torch.cumprod(1 - betas, dim=0).float()
         self.control = None
+        self.control_hook = None
         self.calls = []  # the spatial size of every UNet call
 
     def apply_model(self, x, t, cond):
@@ -47,6 +49,8 @@ class ToyCheckpoint:
         eps = eps + 0.1 * text[:, None, None, None]
         if self.control is not None:
             eps = eps + self.control.repeat(eps.shape[0] // self.control.shape[0], 1, 1, 1)
+        if self.control_hook is not None:
+            eps = eps + self.control_hook.control(x)
         return eps
 
 
