@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from .registry import KNOBS_BY_NAME, SAMPLERS
+from .registry import KNOBS_BY_NAME, SAMPLERS, shown
 from .substeps import map_latent_aligned
 
 logger = logging.getLogger("smea_sampler.comfyui")
@@ -214,7 +214,7 @@ class SMEASampler:
 
         info = BY_NAME.get(sampler_name)
         if info is None:
-            raise ValueError(f"unknown SMEA sampler {sampler_name!r}; choose from {', '.join(BY_NAME)}")
+            raise ValueError(f"unknown SMEA sampler {shown(sampler_name)}; choose from {', '.join(BY_NAME)}")
         options = {"s_noise": float(s_noise), **({"eta": float(eta)} if "eta" in info.params else {})}
         for name in info.knobs:
             knob = KNOBS_BY_NAME[name]
@@ -222,7 +222,7 @@ class SMEASampler:
             try:
                 options[name] = knob.parse(value)
             except ValueError as error:
-                raise ValueError(f"SMEA sampler: {value!r} is not a valid {knob.label} for {sampler_name}: "
+                raise ValueError(f"SMEA sampler: {shown(value)} is not a valid {knob.label} for {sampler_name}: "
                                  f"{error}") from None
         return (comfy.samplers.KSAMPLER(sampler_function(info), extra_options=options),)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from .registry import SAMPLERS, SamplerInfo
+from .registry import SAMPLERS, SamplerInfo, shown
 from .runs import (
     REFERENCES,
     SD1_SIGMA_MAX,
@@ -268,7 +268,7 @@ def parse_step_list(text: str) -> list[int]:
     except ValueError:
         steps = []
     if not steps or steps[0] < 1:
-        raise argparse.ArgumentTypeError(f"expected step counts like 6,10,20, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected step counts like 6,10,20, got {shown(text)}")
     return steps
 
 

@@ -15,6 +15,16 @@ from typing import Any
 
 from . import sampling
 
+SHOWN_CHARACTERS = 40  # of a user's value quoted in an error message: an API client can send megabytes
+
+
+def shown(value) -> str:
+    """value as an error message quotes it: its repr, or a prefix and the length of a long value."""
+    text = str(value)
+    if len(text) <= SHOWN_CHARACTERS:
+        return repr(value)
+    return f"{text[:SHOWN_CHARACTERS]!r}… ({len(text)} characters)"
+
 
 def format_steps(steps) -> str:
     """Step indices as the comma list users type, e.g. (2, 3) -> "2,3"; no step -> "none".
@@ -31,13 +41,17 @@ def parse_steps(text: str) -> tuple[int, ...]:
     try:
         steps = tuple(sorted({int(part) for part in text.replace(";", ",").split(",") if part.strip()}))
     except ValueError:
-        raise ValueError(f"expected step indices like '2,3', got {text[:40]!r}") from None
+        raise ValueError(f"expected step indices like '2,3', got {shown(text)}") from None
     sampling.step_set(steps, "steps")
     return steps
 
 
 def parse_scale(text) -> float:
-    return sampling.check_scale(float(text))
+    try:
+        scale = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {shown(text)}") from None
+    return sampling.check_scale(scale)
 
 
 @dataclass(frozen=True)
@@ -103,19 +117,19 @@ class SamplerInfo:
 SAMPLERS = (
     SamplerInfo("Euler Dy", "k_euler_dy", "euler_dy", sampling.sample_euler_dy,
                 CHURN_PARAMS, ("dy_steps",), True, frozenset(), 1,
-                "Euler a-like; on steps 2 and 3 a 2×2 sub-lattice of the latent gets an extra denoise. Fewer "
-                "limb and finger glitches, about the cost of Euler a"),
+                "Euler a-like; on steps 2 and 3 by default, a 2×2 sub-lattice of the latent gets an extra "
+                "denoise. Fewer limb and finger glitches, about the cost of Euler a"),
     SamplerInfo("Euler SMEA Dy", "k_euler_smea_dy", "euler_smea_dy", sampling.sample_euler_smea_dy,
                 CHURN_PARAMS, ("smea_steps", "smea_dy_steps", "smea_scale"), True, frozenset(), 1,
-                "Euler a-like; step 0 is refined on a 1.25× enlarged latent, step 1 on a sub-lattice. Steadier "
-                "large images, about 1.1× the cost of Euler a at 20 steps"),
+                "Euler a-like; by default step 0 is refined on a 1.25× enlarged latent, step 1 on a sub-lattice. "
+                "Steadier large images, about 1.1× the cost of Euler a at 20 steps"),
     SamplerInfo("Euler Negative", "k_euler_negative", "euler_negative", sampling.sample_euler_negative,
                 CHURN_PARAMS, (), False, sampling.FLIP_STEPS, 1,
                 "Euler a-like; the model sees a sign-flipped latent at step 3. A different composition at the "
                 "same cost"),
     SamplerInfo("Euler Negative Dy", "k_euler_negative_dy", "euler_dy_negative", sampling.sample_euler_dy_negative,
                 CHURN_PARAMS, ("dy_steps",), True, sampling.FLIP_STEPS, 1,
-                "Euler Negative plus the Dy sub-step on steps 2 and 3"),
+                "Euler Negative plus the Dy sub-step, on steps 2 and 3 by default"),
     SamplerInfo("Kohaku_LoNyu_Yog", "k_euler_Kohaku_LoNyu_Yog", "Kohaku_LoNyu_Yog", sampling.sample_kohaku_lonyu_yog,
                 (*CHURN_PARAMS, "eta"), (), False, frozenset(), 2,
                 "First half: ancestral steps that also consult the model on the negated latent (3 model calls a "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from . import reference
-from .registry import SamplerInfo
+from .registry import SamplerInfo, shown
 from .sampling import get_sigmas_karras
 
 # The baselines the samplers are compared with; not registered in the WebUI (it has its own).
@@ -59,7 +59,7 @@ def parse_size(text: str) -> tuple[int, int]:
     if len(size) == 1:
         size = size * 2
     if len(size) != 2 or min(size) < 1:
-        raise argparse.ArgumentTypeError(f"expected a latent size like 64 or 64x96, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a latent size like 64 or 64x96, got {shown(text)}")
     return size
 
 

@@ -9,7 +9,7 @@ import torch
 
 import smea_sampler
 from smea_sampler import KNOBS, KNOBS_BY_NAME, SAMPLERS
-from smea_sampler.registry import parse_steps
+from smea_sampler.registry import parse_steps, shown
 
 # SAMPLERS.md §3: the original's labels, aliases and ComfyUI names, so its PNG-info and X/Y/Z presets and
 # saved ComfyUI workflows keep working (Kohaku's ComfyUI name without the original's stray "sample_").
@@ -82,6 +82,33 @@ def test_bad_step_lists_are_clear_errors(text):
 def test_bad_scales_are_clear_errors(text):
     with pytest.raises(ValueError, match="smea_scale"):
         KNOBS_BY_NAME["smea_scale"].parse(text)
+
+
+def test_a_step_list_may_name_at_most_a_hundred_steps():
+    assert len(parse_steps(",".join(map(str, range(100))))) == 100
+    with pytest.raises(ValueError, match="lists 101 steps; at most 100"):
+        parse_steps(",".join(map(str, range(101))))
+    with pytest.raises(ValueError, match="dy_steps lists 1000 steps"):
+        SAMPLERS[0].function(lambda x, s: x, torch.zeros(1, 4, 8, 8), torch.tensor([1.0, 0.0]), disable=True,
+                             dy_steps=range(1000))
+
+
+HUGE = ",".join(map(str, range(100_000)))  # 588,889 characters, as an API client once sent
+
+
+@pytest.mark.parametrize("value", [HUGE, HUGE + ",x", "x" * 100_000])
+@pytest.mark.parametrize("knob", KNOBS_BY_NAME.values(), ids=lambda knob: knob.name)
+def test_a_huge_bad_value_is_refused_with_a_short_message_giving_its_length(knob, value):
+    with pytest.raises(ValueError) as refused:
+        knob.parse(value)
+    message = str(refused.value)
+    assert len(message) < 300, message
+    assert value[:10] in message or "steps" in message
+
+
+def test_shown_quotes_a_short_value_whole_and_a_long_one_by_its_start_and_length():
+    assert shown("2,x") == "'2,x'" and shown(9.0) == "9.0"
+    assert shown("y" * 1000) == f"{'y' * 40!r}… (1000 characters)"
 
 
 @pytest.mark.parametrize(("name", "value"), [("dy_steps", (-1,)), ("dy_steps", (1.0,)), ("smea_steps", (True,)),

@@ -76,6 +76,15 @@ def test_the_node_refuses_bad_values_before_sampling(adapter, name, knobs, messa
         adapter.SMEASampler().get_sampler(name, **knobs)
 
 
+@pytest.mark.parametrize(("name", "knobs"), [("euler_dy", {"dy_steps": ",".join(map(str, range(100_000)))}),
+                                             ("euler_smea_dy", {"smea_scale": "9" * 100_000}),
+                                             ("x" * 100_000, {})])
+def test_the_node_refuses_a_huge_value_with_a_short_message(adapter, name, knobs):
+    with pytest.raises(ValueError) as refused:
+        adapter.SMEASampler().get_sampler(name, **knobs)
+    assert len(str(refused.value)) < 300, str(refused.value)[:1000]
+
+
 def test_the_node_passes_only_the_chosen_samplers_options(adapter):
     (sampler,) = adapter.SMEASampler().get_sampler("euler_smea_dy", dy_steps="none", smea_steps="0,2",
                                                    smea_dy_steps="1", smea_scale=1.5, s_noise=0.5, eta=0.0)
