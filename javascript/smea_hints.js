@@ -6,10 +6,10 @@
 var titles = typeof titles === "undefined" ? {} : titles;
 
 var smeaSamplerHints = {
-    "Euler Dy": "Euler a-like; on steps 2 and 3 a 2×2 sub-lattice of the latent gets an extra denoise. Fewer limb and finger glitches, about the cost of Euler a",
-    "Euler SMEA Dy": "Euler a-like; step 0 is refined on a 1.25× enlarged latent, step 1 on a sub-lattice. Steadier large images, about 1.1× the cost of Euler a at 20 steps",
+    "Euler Dy": "Euler a-like; on steps 2 and 3 by default, a 2×2 sub-lattice of the latent gets an extra denoise. Fewer limb and finger glitches, about the cost of Euler a",
+    "Euler SMEA Dy": "Euler a-like; by default step 0 is refined on a 1.25× enlarged latent, step 1 on a sub-lattice. Steadier large images, about 1.1× the cost of Euler a at 20 steps",
     "Euler Negative": "Euler a-like; the model sees a sign-flipped latent at step 3. A different composition at the same cost",
-    "Euler Negative Dy": "Euler Negative plus the Dy sub-step on steps 2 and 3",
+    "Euler Negative Dy": "Euler Negative plus the Dy sub-step, on steps 2 and 3 by default",
     "Kohaku_LoNyu_Yog": "First half: ancestral steps that also consult the model on the negated latent (3 model calls a step); second half: plain Euler. Use about 10 steps",
 };
 

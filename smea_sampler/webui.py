@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import torch
 
-from .registry import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS
+from .registry import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS, shown
 from .substeps import on_finer_grid
 
 logger = logging.getLogger("smea_sampler.webui")
@@ -52,6 +52,7 @@ REPLACES = "smea_sampler_replaces"  # on our constructors too: the WebUI's own e
 # ldm_patched); an extension's scripts load as modules named after their file ("smea.py").
 HOST_PACKAGES = frozenset({"modules", "modules_forge", "backend", "ldm_patched", "k_diffusion"})
 KEEP_BUILTINS = "smea_sampler_keep_builtins"
+AXIS_MARK = "[SMEA]"
 KEEP_BUILTINS_LABEL = "Keep the WebUI's own copies of the SMEA samplers where it has them"
 # The WebUI modules the glue uses and what it needs of each; a missing one means a WebUI this glue does not know.
 NEEDS = {
@@ -121,30 +122,45 @@ def in_section(info, help_text):
 
 
 def option_info(host, knob):
-    """The Settings entry of knob; its infotext key is the knob's label, so PNG Info restores it as an override."""
+    """The Settings entry of knob; its infotext key is the knob's label, so PNG Info restores it as an override.
+
+    A bad value is refused when it is set (Settings' Apply, POST /sdapi/v1/options): the WebUI runs onchange
+    after storing it, and puts the old value back, with our message in the console, when onchange raises."""
+
+    def refuse_bad_value():
+        setting_of(knob, host.shared.opts)
+
     if is_number(knob):
         import gradio as gr  # the WebUI imported it long before it loads scripts
 
         low, high = knob.bounds
         slider = {"minimum": low, "maximum": high, "step": knob.step}
         info = host.shared.OptionInfo(knob.default, knob.label, gr.Slider, slider, section=SECTION,
-                                      infotext=knob.label)
+                                      infotext=knob.label, onchange=refuse_bad_value)
     else:
         info = host.shared.OptionInfo(setting_value(knob, knob.default), knob.label, section=SECTION,
-                                      infotext=knob.label)
+                                      infotext=knob.label, onchange=refuse_bad_value)
     return in_section(info, knob.help)
+
+
+def setting_of(knob, opts):
+    """knob's value as Settings (or an override from infotext or X/Y/Z) have it, parsed; a ValueError naming
+    the setting for a bad one."""
+    setting = getattr(opts, option_key(knob), None)
+    try:
+        return knob.default if setting is None else knob.parse(setting)
+    except ValueError as error:
+        raise ValueError(f"the setting {knob.label!r} = {shown(setting)} is not valid: {error}") from None
 
 
 def knob_values(info, opts) -> dict:
     """info's knobs as Settings (or an override from infotext or X/Y/Z) have them, parsed."""
     values = {}
     for name in info.knobs:
-        knob = KNOBS_BY_NAME[name]
-        setting = getattr(opts, option_key(knob), None)
         try:
-            values[name] = knob.default if setting is None else knob.parse(setting)
+            values[name] = setting_of(KNOBS_BY_NAME[name], opts)
         except ValueError as error:
-            raise ValueError(f"{info.label}: the setting {knob.label!r} = {setting!r} is not valid: {error}") from None
+            raise ValueError(f"{info.label}: {error}") from None
     return values
 
 
@@ -469,12 +485,18 @@ def axis_option(xyz_grid, knob):
                 knob.parse(value)
             except ValueError as error:
                 raise RuntimeError(
-                    f"X/Y/Z plot: {value!r} is not a valid value for {knob.label}: {error}{how}") from None
+                    f"X/Y/Z plot: {shown(value)} is not a valid value for {knob.label}: {error}{how}") from None
 
     def apply(p, value, values):
         p.override_settings[option_key(knob)] = setting_value(knob, knob.parse(value))
 
-    return xyz_grid.AxisOption(knob.label, float if is_number(knob) else str, apply, confirm=confirm)
+    return xyz_grid.AxisOption(axis_label(knob), float if is_number(knob) else str, apply, confirm=confirm)
+
+
+def axis_label(knob) -> str:
+    """The X/Y/Z axis name: marked as ours among the plot's many, as other extensions mark theirs. The cells'
+    infotext keys stay the knob labels, so saved images and presets keep working."""
+    return f"{AXIS_MARK} {knob.label}"
 
 
 def add_xyz_axes(host, knobs) -> None:
@@ -487,7 +509,7 @@ def add_xyz_axes(host, knobs) -> None:
     if xyz_grid is None:
         return
     present = {option.label for option in xyz_grid.axis_options}
-    xyz_grid.axis_options.extend(axis_option(xyz_grid, knob) for knob in knobs if knob.label not in present)
+    xyz_grid.axis_options.extend(axis_option(xyz_grid, knob) for knob in knobs if axis_label(knob) not in present)
 
 
 class OncePerJob(logging.Filter):
@@ -528,9 +550,16 @@ def log_once_per_job(host) -> None:
         target.addFilter(OncePerJob(host.shared.state))
 
 
+def has_builtin_copies(host, infos) -> bool:
+    """Whether this WebUI ships its own copies of some of infos (reForge), whether ours took their place or not."""
+    labels = {info.label for info in infos}
+    return any(data.name in labels and (is_builtin(data) or getattr(data.constructor, REPLACES, None) is not None)
+               for data in host.sd_samplers.all_samplers)
+
+
 def keep_builtins_info(host):
     info = in_section(host.shared.OptionInfo(False, KEEP_BUILTINS_LABEL, section=SECTION),
-                      "only reForge has them; unticked, this extension's samplers take their place")
+                      "unticked, this extension's samplers take the place of the WebUI's own")
     needs_reload = getattr(info, "needs_reload_ui", None)  # 1.6+: Settings says a Reload UI applies it
     return needs_reload() if needs_reload else info
 
@@ -550,7 +579,8 @@ def setup(infos=None):
         ours = result.ours(infos)
         knobs = [knob for knob in KNOBS if any(knob.name in info.knobs for info in ours)]
         options = [(option_key(knob), option_info(host, knob)) for knob in knobs]
-        options.append((KEEP_BUILTINS, keep_builtins_info(host)))
+        if has_builtin_copies(host, infos):  # the setting does nothing elsewhere, so it is not shown there
+            options.append((KEEP_BUILTINS, keep_builtins_info(host)))
     except Exception as error:  # whatever this WebUI is, it must start as it would without us
         logger.warning("smea-samplers: not loaded, this WebUI does not fit (%s); it runs on without these samplers",
                        error if isinstance(error, Incompatible) else f"{type(error).__name__}: {error}")

@@ -124,6 +124,15 @@ def test_reload_ui_after_changing_the_setting_swaps_the_entries_back_and_forth_i
     assert len(records(caplog, level=logging.INFO)) == 1  # the first reload's "ours take their place"
 
 
+@pytest.mark.parametrize(("flavor", "shown"), [("a1111", False), ("forge", False), ("reforge", True)])
+def test_the_keep_built_ins_setting_shows_only_where_the_webui_has_its_own_copies(make_webui, flavor, shown):
+    webui = make_webui(flavor)
+    assert (KEEP in webui.shared.opts.data_labels) is shown
+    webui.shared.opts.data_labels.pop(KEEP, None)
+    webui_double.load_scripts(webui)  # Reload UI: on reForge ours now stand in the built-ins' places
+    assert (KEEP in webui.shared.opts.data_labels) is shown
+
+
 def test_labels_another_extension_provides_are_left_to_it_with_one_log_line(make_webui, caplog):
     with caplog.at_level(logging.INFO):
         webui = make_webui(original=True)
@@ -140,7 +149,7 @@ def test_labels_another_extension_provides_are_left_to_it_with_one_log_line(make
 
 def test_knobs_of_samplers_left_to_another_extension_get_no_settings(make_webui):
     webui = make_webui(original=True)  # only Kohaku_LoNyu_Yog is ours there, and it has no knobs
-    assert [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")] == [KEEP]
+    assert [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")] == []
     webui.script_callbacks.before_ui_callback()
     assert [option.label for option in webui.xyz_grid.axis_options] == ["Nothing", "Seed", "Sampler", "Sigma Churn"]
 

@@ -137,6 +137,29 @@ def test_a_seeded_generator_of_another_shape_falls_back_once_per_run(webui, capl
     assert "(1, 4, 16, 16)" in line.getMessage()
 
 
+def test_a_seeded_generator_of_another_shape_is_asked_no_more_in_that_run(webui):
+    draws = []
+
+    class RNG:
+        def next(self):
+            draws.append(1)
+            return torch.zeros(1, 4, 16, 16)
+
+    p = SimpleNamespace(rng=RNG())
+    noise_sampler = webui.glue.seeded_noise(p, torch.ones(1, 4, 8, 8), "Euler Dy")
+    for _ in range(5):
+        assert noise_sampler(1.0, 0.5).shape == (1, 4, 8, 8)
+    assert len(draws) == 1  # a draw that cannot be used is not drawn again on every step
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_seeded_noise_comes_in_the_latents_dtype(webui, dtype):
+    """p.rng draws float32 (modules/rng.py); half-precision latents must not be promoted by it."""
+    p = SimpleNamespace(rng=SimpleNamespace(next=lambda: torch.randn(1, 4, 8, 8)))
+    noise = webui.glue.seeded_noise(p, torch.ones(1, 4, 8, 8, dtype=dtype), "Euler Dy")(1.0, 0.5)
+    assert noise.dtype == dtype
+
+
 # --- inpainting, inpainting models, hires fix ------------------------------------------------------------------
 
 

@@ -93,10 +93,33 @@ def test_an_invalid_setting_stops_the_job_with_a_message_naming_it(webui):
         txt2img(webui, "Euler Dy", steps=6)
 
 
+HUGE = ",".join(map(str, range(100_000)))  # 588,889 characters, as an API client once sent
+
+
+def test_a_huge_setting_is_refused_at_the_job_with_a_short_message(webui):
+    webui.shared.opts.smea_sampler_dy_steps = HUGE  # as an infotext override sets it, without onchange
+    with pytest.raises(ValueError) as refused:
+        txt2img(webui, "Euler Dy", steps=6)
+    message = str(refused.value)
+    assert len(message) < 300 and "(588889 characters)" in message, message
+
+
+@pytest.mark.parametrize(("knob", "bad", "good"), [("dy_steps", "abc", "3"), ("smea_steps", HUGE, "1"),
+                                                   ("smea_scale", 9.0, 1.5)])
+def test_settings_apply_refuses_a_bad_value_and_keeps_the_stored_one(webui, knob, bad, good):
+    opts, key = webui.shared.opts, KEYS[knob]
+    before = getattr(opts, key)
+    assert opts.set(key, bad) is False  # Settings' Apply does not count it as changed
+    assert getattr(opts, key) == before
+    [(_, error)] = webui.options.displayed_errors
+    assert "is not valid" in str(error) and len(str(error)) < 300, str(error)[:1000]
+    assert opts.set(key, good) is True and getattr(opts, key) == good
+
+
 def test_each_knob_is_an_xyz_axis_as_soon_as_the_extension_loads(webui):
     # An API-only WebUI builds the plot's axis list for /sdapi/v1/script-info before its before_ui callbacks.
     axes = {option.label: option for option in webui.xyz_grid.axis_options}
-    assert [axes[knob.label].type for knob in KNOBS] == [str, str, str, float]
+    assert [axes[f"[SMEA] {knob.label}"].type for knob in KNOBS] == [str, str, str, float]
     webui.script_callbacks.before_ui_callback()
     labels = [option.label for option in webui.xyz_grid.axis_options]
     assert len(labels) == len(set(labels))
@@ -107,9 +130,9 @@ def test_a_plot_script_that_loads_after_ours_gets_the_axes_before_the_ui(make_we
     webui.scripts.load_scripts([(webui_double.GLUE, webui_double.REPO),
                                 (webui_double.XYZ, webui_double.ROOT / "scripts")])
     xyz_grid = webui.script_loading.loaded_scripts[str(webui_double.XYZ)]
-    assert "Dy steps" not in [option.label for option in xyz_grid.axis_options]
+    assert "[SMEA] Dy steps" not in [option.label for option in xyz_grid.axis_options]
     webui.script_callbacks.before_ui_callback()
-    assert [option.label for option in xyz_grid.axis_options][-4:] == [knob.label for knob in KNOBS]
+    assert [option.label for option in xyz_grid.axis_options][-4:] == [f"[SMEA] {knob.label}" for knob in KNOBS]
 
 
 def test_xyz_axis_overrides_each_cell_and_writes_only_its_own_infotext(webui):
@@ -117,7 +140,7 @@ def test_xyz_axis_overrides_each_cell_and_writes_only_its_own_infotext(webui):
     [label] = spy.register(webui, [SAMPLERS_BY_LABEL["Euler Dy"]])
     webui.script_callbacks.before_ui_callback()
     p = webui.processing.StableDiffusionProcessingTxt2Img(sampler_name=label, steps=6)
-    results = webui.xyz_grid.Script().run(p, "Dy steps", '3, 2;3, none, "1,4"')
+    results = webui.xyz_grid.Script().run(p, "[SMEA] Dy steps", '3, 2;3, none, "1,4"')
     assert [call["dy_steps"] for call in spy.calls] == [(3,), (2, 3), (), (1, 4)]
     infotexts = [result.infotexts[0] for result in results]
     assert "Dy steps: 3" in infotexts[0]
@@ -127,9 +150,9 @@ def test_xyz_axis_overrides_each_cell_and_writes_only_its_own_infotext(webui):
 
 
 @pytest.mark.parametrize(("axis", "values", "message"), [
-    ("Dy steps", "3, x", "'x' is not a valid value for Dy steps: .* write a cell's steps as 2;3"),
-    ("SMEA Dy steps", "-1", "'-1' is not a valid value for SMEA Dy steps"),
-    ("SMEA scale", "1.5, 9", "9.0 is not a valid value for SMEA scale"),
+    ("[SMEA] Dy steps", "3, x", "'x' is not a valid value for Dy steps: .* write a cell's steps as 2;3"),
+    ("[SMEA] SMEA Dy steps", "-1", "'-1' is not a valid value for SMEA Dy steps"),
+    ("[SMEA] SMEA scale", "1.5, 9", "9.0 is not a valid value for SMEA scale"),
 ])
 def test_invalid_xyz_values_are_refused_before_anything_runs(webui, axis, values, message):
     webui.script_callbacks.before_ui_callback()
@@ -139,11 +162,20 @@ def test_invalid_xyz_values_are_refused_before_anything_runs(webui, axis, values
     assert webui.shared.sd_model.calls == []
 
 
+@pytest.mark.parametrize("cell", [";".join(map(str, range(20_000))), "x" * 100_000])  # csv caps a cell at 128 KiB
+def test_a_huge_xyz_cell_is_refused_with_a_short_message(webui, cell):
+    # A number axis (SMEA scale) is converted with float() by the plot script itself, before we see it.
+    p = webui.processing.StableDiffusionProcessingTxt2Img(sampler_name="Euler SMEA Dy", steps=6)
+    with pytest.raises(RuntimeError) as refused:
+        webui.xyz_grid.Script().run(p, "[SMEA] Dy steps", cell)
+    assert len(str(refused.value)) < 300, str(refused.value)[:1000]
+
+
 def test_a_settings_search_for_smea_finds_every_option_of_the_section(webui):
     # The WebUI's Settings search matches the text shown with a setting: its label and its help (.info()).
     ours = [option for option in webui.shared.opts.data_labels.values()
             if option.section and option.section[0] == "smea_samplers"]
-    assert len(ours) == len(KNOBS) + 1
+    assert len(ours) == len(KNOBS)  # and on reForge, the keep-built-ins setting
     shown = [option.label + option.comment_after for option in ours]
     assert all("SMEA" in text for text in shown), shown
     helps = [re.findall(r"<span class='info'>\((.*?)\)</span>", option.comment_after) for option in ours]

@@ -2,8 +2,12 @@
 
 Kept: reading a setting falls back to its OptionInfo default, setting an unknown key is a KeyError
 (as opts.set does when an override names a setting nobody registered), add_option keeps a value
-already loaded from config.json, cast_value converts infotext text to the option's type.
+already loaded from config.json, cast_value converts infotext text to the option's type, set runs onchange
+and puts the old value back when it raises.
 """
+
+
+displayed_errors = []  # (task, error) of each errors.display(error, task)
 
 
 class OptionInfo:
@@ -54,12 +58,22 @@ class Options:
         return super().__getattribute__(item)
 
     def set(self, key, value, is_api=False, run_callbacks=True):
-        if self.data.get(key, None) == value:
+        """Settings' Apply and POST /sdapi/v1/options: store, then onchange; an onchange that raises is shown
+        in the console (errors.display) and the old value is put back."""
+        oldval = self.data.get(key, None)
+        if oldval == value:
             return False
         option = self.data_labels[key]
         if is_api and option.restrict_api:
             return False
         setattr(self, key, value)
+        if run_callbacks and option.onchange is not None:
+            try:
+                option.onchange()
+            except Exception as error:
+                displayed_errors.append((f"changing setting {key} to {value}", error))
+                setattr(self, key, oldval)
+                return False
         return True
 
     def get_default(self, key):
