@@ -79,6 +79,30 @@ def test_area_and_masked_conditioning_follow_the_sub_steps_latent(adapter, comfy
     assert torch.isfinite(out).all() and SUB_STEP_SIZES & set(model.calls) and no_fallback(caplog)
 
 
+def test_the_churn_noise_comes_from_the_seed():
+    """Only a unit test can see this: in the real ComfyUI another seed also changes the starting noise."""
+    from smea_sampler.comfyui import seeded_noise
+
+    x = torch.zeros(2, 4, 8, 8)
+    samplers = {seed: seeded_noise(x, seed) for seed in (7, 8)}
+    draws = {seed: [sampler(1.0, 0.5) for _ in range(2)] for seed, sampler in samplers.items()}
+    again = seeded_noise(x, 7)
+    assert torch.equal(again(1.0, 0.5), draws[7][0]) and torch.equal(again(1.0, 0.5), draws[7][1])
+    assert not torch.equal(draws[7][0], draws[7][1])  # one generator for the run, not one per draw
+    assert not torch.allclose(draws[7][0], draws[8][0])
+
+
+@pytest.mark.parametrize(("size", "expected"), [
+    ((4, 4), (1, 2, 2, 1, 1, 2)),  # the Dy lattice: halved, the offset (2, 4) with it
+    ((10, 10), (1, 6, 5, 1, 2, 5)),  # SMEA's 1.25×: the band y 2..6 becomes 2..8 (floor 2.5, ceil 7.5)
+])
+def test_a_shifted_area_lands_where_its_region_lands_on_the_sub_steps_latent(size, expected):
+    from smea_sampler.comfyui import scaled_area
+
+    area = (1, 4, 4, 1, 2, 4)  # ConditioningSetArea on a 3-D latent: sizes (1, 4, 4), offsets (1, 2, 4)
+    assert scaled_area(area, torch.Size((8, 8)), torch.Size(size)) == expected
+
+
 class ControlNet:
     """Like comfy.controlnet's get_control: the hint (pixel space) is resized to whatever x the call has."""
 
