@@ -15,6 +15,7 @@ is the right half (SolidMask + MaskComposite). For every run, the server's log l
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -70,6 +71,9 @@ def checkpoints():
     return os.environ.get("SMEA_COMFYUI_CKPT", names[0]), os.environ.get("SMEA_COMFYUI_INPAINT_CKPT")
 
 
+CONTROLNET = os.environ.get("SMEA_COMFYUI_CONTROLNET")  # a ControlNet that fits SMEA_COMFYUI_CKPT
+
+
 class Graph:
     """An API-format ComfyUI graph built node by node; add() returns the new node's id."""
 
@@ -101,7 +105,8 @@ def sampled(graph, via, name, model, positive, negative, latent, seed, steps, de
 
 def build(case, via, name, checkpoints, seed=1234, steps=6, width=SIZE, height=SIZE):
     """The graph of one case: txt2img, img2img (denoise 0.6), inpaint (SetLatentNoiseMask), vae_encode_for_inpaint,
-    area_and_mask_conds, or with the inpainting checkpoint txt2img_inpaint_model and inpaint_model
+    area_and_mask_conds, controlnet and controlnet_img2img (ControlNetApplyAdvanced, a white square on black as
+    its hint), or with the inpainting checkpoint txt2img_inpaint_model and inpaint_model
     (InpaintModelConditioning)."""
     graph = Graph()
     ckpt = checkpoints[1] if case.endswith("inpaint_model") else checkpoints[0]
@@ -110,6 +115,18 @@ def build(case, via, name, checkpoints, seed=1234, steps=6, width=SIZE, height=S
     negative = [graph.add("CLIPTextEncode", text="blurry", clip=[loader, 1]), 0]
     empty = [graph.add("EmptyLatentImage", width=width, height=height, batch_size=1), 0]
     kwargs = dict(seed=seed, steps=steps)
+    if case.startswith("controlnet"):
+        square = graph.add("SolidMask", value=1.0, width=width // 2, height=height // 2)
+        black = graph.add("SolidMask", value=0.0, width=width, height=height)
+        hint_mask = graph.add("MaskComposite", destination=[black, 0], source=[square, 0], x=width // 4,
+                              y=height // 4, operation="add")
+        hint = graph.add("MaskToImage", mask=[hint_mask, 0])
+        control_net = graph.add("ControlNetLoader", control_net_name=CONTROLNET)
+        applied = graph.add("ControlNetApplyAdvanced", positive=positive, negative=negative,
+                            control_net=[control_net, 0], image=[hint, 0], strength=1.0, start_percent=0.0,
+                            end_percent=1.0)
+        positive, negative = [applied, 0], [applied, 1]
+        case = case.removeprefix("controlnet").removeprefix("_") or "txt2img"
     if case in ("txt2img", "txt2img_inpaint_model"):
         latent = sampled(graph, via, name, loader, positive, negative, empty, **kwargs)
     else:
@@ -196,3 +213,16 @@ def test_an_inpainting_checkpoint_with_inpaint_model_conditioning(checkpoints, n
     if not checkpoints[1]:
         pytest.skip("set SMEA_COMFYUI_INPAINT_CKPT to an inpainting (9-channel) checkpoint")
     assert run(build(case, via, name, checkpoints))
+
+
+@pytest.mark.parametrize("via", VIAS)
+@pytest.mark.parametrize("name", NAMES)
+def test_controlnet_changes_the_image_in_txt2img_and_img2img(checkpoints, name, via):
+    if not CONTROLNET:
+        pytest.skip("set SMEA_COMFYUI_CONTROLNET to a ControlNet that fits the checkpoint")
+    image = pytest.importorskip("PIL.Image")
+    [plain] = run(build("txt2img", via, name, checkpoints))
+    [controlled] = run(build("controlnet", via, name, checkpoints))
+    # pixels, not files: each PNG embeds its own graph
+    assert image.open(io.BytesIO(controlled)).tobytes() != image.open(io.BytesIO(plain)).tobytes()
+    assert run(build("controlnet_img2img", via, name, checkpoints))
