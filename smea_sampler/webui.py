@@ -315,6 +315,16 @@ def keep_last_latent_full_size(model, denoised) -> None:
         sampler.last_latent = denoised
 
 
+@contextmanager
+def in_pass_of(p):
+    """Marks which pass of job p samples inside the block (SAMPLING_PASS), so that its warnings are its own."""
+    token = SAMPLING_PASS.set("hires pass" if getattr(p, "is_hr_pass", False) else "")
+    try:
+        yield
+    finally:
+        SAMPLING_PASS.reset(token)
+
+
 def sampler_function(host, info):
     """The callable the WebUI runs for info: info.function with seeded noise, the knobs, the inpaint attributes."""
 
@@ -323,32 +333,25 @@ def sampler_function(host, info):
         p = getattr(model, "p", None)
         knobs = knob_values(info, host.shared.opts)
         record_knobs(p, knobs)
-        sampling_pass = SAMPLING_PASS.set("hires pass" if getattr(p, "is_hr_pass", False) else "")
-        try:
-            return run(model, x, sigmas, extra_args, callback, disable, p, knobs, params)
-        finally:
-            SAMPLING_PASS.reset(sampling_pass)
+        with in_pass_of(p):
+            noise_sampler = seeded_noise(p, x, info.label)
+            if not info.resamples:
+                return info.function(model, x, sigmas, extra_args=extra_args, callback=callback, disable=disable,
+                                     noise_sampler=noise_sampler, **params, **knobs)
+            latest = {"denoised": x}  # what the WebUI's last_latent holds before the first model call
 
-    def run(model, x, sigmas, extra_args, callback, disable, p, knobs, params):
-        noise_sampler = seeded_noise(p, x, info.label)
-        if not info.resamples:
-            return info.function(model, x, sigmas, extra_args=extra_args, callback=callback, disable=disable,
-                                 noise_sampler=noise_sampler, **params, **knobs)
+            def report(step):
+                latest["denoised"] = step["denoised"]  # the step's full-size prediction
+                if callback is not None:
+                    callback(step)
 
-        latest = {"denoised": x}  # what the WebUI's last_latent holds before the first model call
-
-        def report(step):
-            latest["denoised"] = step["denoised"]  # the step's full-size prediction
-            if callback is not None:
-                callback(step)
-
-        try:
-            return info.function(model, x, sigmas, extra_args=extra_args, callback=report, disable=disable,
-                                 noise_sampler=noise_sampler, latent_attrs=LATENT_ATTRS, fallback=not strict(host),
-                                 host_state=control_following(p), **params, **knobs)
-        except host.sd_samplers_common.InterruptedException:
-            keep_last_latent_full_size(model, latest["denoised"])
-            raise
+            try:
+                return info.function(model, x, sigmas, extra_args=extra_args, callback=report, disable=disable,
+                                     noise_sampler=noise_sampler, latent_attrs=LATENT_ATTRS,
+                                     fallback=not strict(host), host_state=control_following(p), **params, **knobs)
+            except host.sd_samplers_common.InterruptedException:
+                keep_last_latent_full_size(model, latest["denoised"])
+                raise
 
     sample.__signature__ = webui_signature(info)
     sample.__name__ = sample.__qualname__ = info.function.__name__
