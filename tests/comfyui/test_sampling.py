@@ -79,6 +79,16 @@ def test_area_and_masked_conditioning_follow_the_sub_steps_latent(adapter, comfy
     assert torch.isfinite(out).all() and SUB_STEP_SIZES & set(model.calls) and no_fallback(caplog)
 
 
+@pytest.mark.parametrize("name", RESAMPLING)
+def test_sdxl_gets_its_adm_vector_unchanged_on_every_sub_step(adapter, comfy, name, caplog):
+    model = comfy.model_base.BaseModel(inpainting=True, sdxl=True)
+    with caplog.at_level(logging.WARNING):
+        out = run(comfy, name, model=model, steps=8)
+    assert torch.isfinite(out).all() and SUB_STEP_SIZES & set(model.calls) and no_fallback(caplog)
+    assert len(model.adm_seen) == len(model.calls)
+    assert all(torch.equal(y, model.adm.expand_as(y)) for y in model.adm_seen)  # not resized: it is no image
+
+
 def test_the_churn_noise_comes_from_the_seed():
     """Only a unit test can see this: in the real ComfyUI another seed also changes the starting noise."""
     from smea_sampler.comfyui import seeded_noise
