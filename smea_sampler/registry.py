@@ -34,8 +34,10 @@ def format_steps(steps) -> str:
 
 
 def parse_steps(text: str) -> tuple[int, ...]:
-    """The comma list "2,3" (spaces, "", "none" allowed) -> (2, 3); anything else is a ValueError."""
-    text = str(text).strip().strip("[]()")
+    """The comma list "2,3" (spaces, "", "none", quotes allowed) -> (2, 3); anything else is a ValueError.
+
+    Quotes, because the X/Y/Z plot of WebUIs before 1.10 hands a quoted cell over with its quotes."""
+    text = str(text).strip().strip("\"'").strip().strip("[]()")
     if text.lower() in ("", "none", "-"):
         return ()
     try:

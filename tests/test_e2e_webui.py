@@ -254,7 +254,8 @@ def test_the_xyz_plot_with_a_sampler_axis(scripts):
 @pytest.mark.parametrize("knob", KNOBS_BY_NAME.values(), ids=lambda knob: knob.name)
 def test_the_xyz_plot_with_each_knob_axis(scripts, knob):
     label = next(info.label for info in SAMPLERS if knob.name in info.knobs)
-    values = f'"{knob.format(knob.default)}", "{OTHER_VALUE[knob.name]}"'  # quoted: a comma separates cells
+    # ";" inside a cell: a comma separates cells, and before 1.10 the plot keeps a quoted cell's quotes
+    values = f'{knob.format(knob.default).replace(",", ";")}, {OTHER_VALUE[knob.name]}'
     args = xyz_args(scripts, {"X": (axis_label(knob), values)})
     _, info = generate("/sdapi/v1/txt2img", {**BASE, "sampler_name": label, "script_name": "x/y/z plot",
                                              "script_args": args}, label)

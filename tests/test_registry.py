@@ -67,7 +67,8 @@ def test_is_default_compares_values_not_their_spelling(name, value, default):
 
 
 @pytest.mark.parametrize(("text", "steps"), [("2,3", (2, 3)), (" 3 , 2 ", (2, 3)), ("", ()), ("none", ()),
-                                             ("[1, 4]", (1, 4)), ("5", (5,)), ("2,2", (2,))])
+                                             ("[1, 4]", (1, 4)), ("5", (5,)), ("2,2", (2,)),
+                                             ('"3"', (3,)), ("'1;2'", (1, 2)), ('"none"', ())])
 def test_step_lists_parse_as_users_type_them(text, steps):
     assert parse_steps(text) == steps
 
