@@ -149,6 +149,16 @@ def test_xyz_axis_overrides_each_cell_and_writes_only_its_own_infotext(webui):
     assert webui.shared.opts.smea_sampler_dy_steps == "2,3"
 
 
+def test_a_quoted_cell_works_in_the_plot_of_webuis_before_1_10(webui, monkeypatch):
+    """Found on the real 1.9.4: its plot hands ' "3"' over as '"3"', quotes included."""
+    monkeypatch.setattr(webui.xyz_grid, "SKIP_INITIAL_SPACE", False)
+    spy = Spy()
+    [label] = spy.register(webui, [SAMPLERS_BY_LABEL["Euler Dy"]])
+    p = webui.processing.StableDiffusionProcessingTxt2Img(sampler_name=label, steps=6)
+    webui.xyz_grid.Script().run(p, "[SMEA] Dy steps", '2;3, "3", "none"')
+    assert [call["dy_steps"] for call in spy.calls] == [(2, 3), (3,), ()]
+
+
 @pytest.mark.parametrize(("axis", "values", "message"), [
     ("[SMEA] Dy steps", "3, x", "'x' is not a valid value for Dy steps: .* write a cell's steps as 2;3"),
     ("[SMEA] SMEA Dy steps", "-1", "'-1' is not a valid value for SMEA Dy steps"),

@@ -4,7 +4,8 @@ Kept: AxisOption(label, type, apply, format_value, confirm, cost, choices, prepa
 axis_options list extensions append to; how one axis's text becomes values (CSV split, so a value holding
 a comma must be quoted; conversion with opt.type; opt.confirm(p, values) before anything runs); and how a
 cell runs: `pc = copy(p)` (a shallow copy: every cell shares p's dicts), opt.apply(pc, value, values),
-process_images(pc).
+process_images(pc). SKIP_INITIAL_SPACE = False splits as v1.6–v1.9 do: a quoted cell after ", " keeps its
+quotes and is split at its commas.
 """
 
 import csv
@@ -56,8 +57,12 @@ axis_options = [
 ]
 
 
+SKIP_INITIAL_SPACE = True
+
+
 def csv_string_to_list_strip(data_str):
-    return list(map(str.strip, chain.from_iterable(csv.reader(StringIO(data_str), skipinitialspace=True))))
+    reader = csv.reader(StringIO(data_str), skipinitialspace=SKIP_INITIAL_SPACE)
+    return list(map(str.strip, chain.from_iterable(reader)))
 
 
 def process_axis(p, opt, vals):
