@@ -361,6 +361,7 @@ def test_controlnet_image_k_of_a_batch_equals_seed_plus_k_alone(label, control_u
 @pytest.mark.parametrize("label", LABELS)
 def test_controlnet_with_hires_fix_and_with_img2img(label, control_unit, init_image):
     result, _ = txt2img(label, enable_hr=True, hr_scale=1.5, hr_second_pass_steps=4, denoising_strength=0.6,
-                        hr_upscaler="Latent", hr_sampler_name=label, alwayson_scripts=control_unit)
+                        hr_upscaler="Latent", hr_sampler_name=label, hr_additional_modules=["Use same choices"],
+                        alwayson_scripts=control_unit)
     assert Image.open(io.BytesIO(base64.b64decode(result["images"][0]))).size == (SIZE * 3 // 2, SIZE * 3 // 2)
     img2img(label, init_image, alwayson_scripts=control_unit)
