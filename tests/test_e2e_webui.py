@@ -138,7 +138,12 @@ def init_image():
 @pytest.fixture(scope="module")
 def scripts():
     """The WebUI's scripts with their arguments, by tab."""
-    listed = post("/sdapi/v1/script-info")
+    try:
+        listed = post("/sdapi/v1/script-info")
+    except AssertionError as error:
+        if "validation errors for ScriptInfo" in str(error):  # 1.6.0's own bug with gradio's tuple choices
+            pytest.skip(f"this WebUI cannot list its scripts' arguments: {str(error)[:200]}")
+        raise
     return {tab: [script for script in listed if script["is_img2img"] == (tab == "img2img")]
             for tab in ("txt2img", "img2img")}
 
@@ -296,7 +301,13 @@ def test_png_info_gives_back_the_sampler_and_a_non_default_knob(label):
     value = knob and knob.parse(OTHER_VALUE[knob.name])
     override = {option_key(knob): setting_value(knob, value)} if knob else {}
     result, _ = txt2img(label, override_settings=override)
-    parameters = post("/sdapi/v1/png-info", {"image": "data:image/png;base64," + result["images"][0]})["parameters"]
+    read = post("/sdapi/v1/png-info", {"image": "data:image/png;base64," + result["images"][0]})
+    if "parameters" not in read:  # 1.6 gives only the infotext, not yet parsed
+        assert f"Sampler: {label}," in read["info"]
+        if knob:
+            assert f"{knob.label}: {setting_value(knob, value)}" in read["info"]
+        return
+    parameters = read["parameters"]
     assert parameters["Sampler"] == label
     if knob:
         assert knob.parse(parameters[knob.label]) == value
