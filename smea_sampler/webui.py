@@ -52,8 +52,8 @@ REPLACES = "smea_sampler_replaces"  # on our constructors too: the WebUI's own e
 # ldm_patched); an extension's scripts load as modules named after their file ("smea.py").
 HOST_PACKAGES = frozenset({"modules", "modules_forge", "backend", "ldm_patched", "k_diffusion"})
 KEEP_BUILTINS = "smea_sampler_keep_builtins"
-AXIS_MARK = "[SMEA]"
 KEEP_BUILTINS_LABEL = "Keep the WebUI's own copies of the SMEA samplers where it has them"
+AXIS_MARK = "[SMEA]"  # before our X/Y/Z axis names, as other extensions mark theirs ("[Hypertile] …")
 # The WebUI modules the glue uses and what it needs of each; a missing one means a WebUI this glue does not know.
 NEEDS = {
     "sd_samplers": ("all_samplers", "all_samplers_map", "set_samplers"),
