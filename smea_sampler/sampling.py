@@ -71,12 +71,25 @@ def inject_churn(x, sigma, gamma, noise):
     return x, sigma_hat
 
 
-def euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise):
-    """The churn preamble of the Euler family (SAMPLERS.md §1); returns (x, σ̂)."""
+def churn_decay(i, steps, s_dy_pow):
+    """The factor s_dy_pow = p ≥ 0 puts on γ at step i of steps (docs/family.md §1); 1 when p < 0.
+
+    1 − (i/(N−1))ᵖ, with 0⁰ taken as 0 (step 0 always churns fully, the limit p → 0⁺) and 1 for a one-step
+    run: the peers' form turned churn off on every step at p = 0 and divided by zero at one step."""
+    if s_dy_pow < 0 or steps == 1 or i == 0:
+        return 1.0
+    return 1.0 - (i / (steps - 1)) ** s_dy_pow
+
+
+def euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise, s_dy_pow=-1.0):
+    """The churn preamble of the Euler family (SAMPLERS.md §1), with the family's decay (docs/family.md §1;
+    off by default, as for the five); returns (x, σ̂)."""
     sigma = sigmas[i]
+    steps = len(sigmas) - 1
     # max, not k-diffusion's min: γ = √2 − 1 on every step is what makes these
     # samplers behave like Euler a (SAMPLERS.md §1).
-    gamma = max(s_churn / (len(sigmas) - 1), SQRT2_MINUS_1) if s_tmin <= sigma <= s_tmax else 0.0
+    gamma = max(s_churn / steps, SQRT2_MINUS_1) if s_tmin <= sigma <= s_tmax else 0.0
+    gamma *= churn_decay(i, steps, s_dy_pow)
     eps = noise_sampler(sigma, sigmas[i + 1]) * s_noise  # drawn every step, even when γ = 0
     # The original subtracts the noise; the sign is kept for the look.
     return inject_churn(x, sigma, gamma, -eps)
@@ -91,6 +104,13 @@ def step_set(steps: Iterable[int], name: str) -> frozenset[int]:
         shown = sorted(steps, key=str)[:10]
         raise ValueError(f"{name} must be step indices from 0 to {MAX_STEP_INDEX} (counted from 0), got {shown}")
     return steps
+
+
+def check_dy_pow(s_dy_pow: float) -> float:
+    """Validate s_dy_pow: any real number (a negative one turns the decay off)."""
+    if not math.isfinite(float(s_dy_pow)):
+        raise ValueError(f"s_dy_pow must be a finite number, got {s_dy_pow}")
+    return float(s_dy_pow)
 
 
 def check_scale(scale: float) -> float:
@@ -243,3 +263,97 @@ def sample_kohaku_lonyu_yog(model, x, sigmas, extra_args=None, callback=None, di
         else:
             x = x + d * dt
     return x
+
+
+# --- the family beyond the five (docs/family.md): churn, then a stock step from σ̂; no sub-step -------------
+
+
+@torch.no_grad()
+def sample_euler_ancestral_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
+                              s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, eta=1.0,
+                              noise_sampler=None, s_dy_pow=-1.0):
+    """Euler a Dy: the family's churn, then an ancestral Euler step split from σ̂. "Dy" here is the churn."""
+    extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
+    s_dy_pow = check_dy_pow(s_dy_pow)
+    for i in trange(len(sigmas) - 1, disable=disable):
+        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise, s_dy_pow)
+        denoised = model(x, sigma_hat * s_in, **extra_args)
+        # from σ̂, not σᵢ: after the churn the latent is at σ̂ (docs/family.md §3.8)
+        sigma_down, sigma_up = get_ancestral_step(sigma_hat, sigmas[i + 1], eta=eta)
+        report(callback, x, i, sigmas, sigma_hat, denoised)
+        x = x + to_d(x, sigma_hat, denoised) * (sigma_down - sigma_hat)
+        if sigmas[i + 1] > 0:
+            x = x + noise_sampler(sigmas[i], sigmas[i + 1]) * s_noise * sigma_up
+    return x
+
+
+@torch.no_grad()
+def sample_dpmpp_2m_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
+                       s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None, s_dy_pow=-1.0):
+    """DPM++ 2M Dy: the family's churn, then DPM-Solver++(2M) from σ̂; h_prev is the previous step's h."""
+    extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
+    s_dy_pow = check_dy_pow(s_dy_pow)
+    old_denoised, h_last = None, None
+    for i in trange(len(sigmas) - 1, disable=disable):
+        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise, s_dy_pow)
+        denoised = model(x, sigma_hat * s_in, **extra_args)
+        report(callback, x, i, sigmas, sigma_hat, denoised)
+        if sigmas[i + 1] == 0:
+            x = denoised
+        else:
+            h = sigma_hat.log() - sigmas[i + 1].log()
+            mixed = denoised
+            if old_denoised is not None:
+                r = h_last / h
+                mixed = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * old_denoised
+            x = (sigmas[i + 1] / sigma_hat) * x - torch.expm1(-h) * mixed
+            h_last = h
+        old_denoised = denoised
+    return x
+
+
+@torch.no_grad()
+def sample_dpmpp_3m_sde_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
+                           s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, eta=1.0,
+                           noise_sampler=None, s_dy_pow=-1.0):
+    """DPM++ 3M SDE Dy: the family's churn, then DPM-Solver++(3M) SDE from σ̂.
+
+    γ is worked out afresh on every step (the peers compounded it), and the SDE noise comes from
+    noise_sampler, seeded by the host, one draw per step with σᵢ₊₁ > 0 when eta > 0."""
+    extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
+    s_dy_pow = check_dy_pow(s_dy_pow)
+    denoised_1, denoised_2, h, h_1, h_2 = None, None, None, None, None
+    for i in trange(len(sigmas) - 1, disable=disable):
+        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise, s_dy_pow)
+        denoised = model(x, sigma_hat * s_in, **extra_args)
+        report(callback, x, i, sigmas, sigma_hat, denoised)
+        if sigmas[i + 1] == 0:
+            x = denoised
+        else:
+            h = sigma_hat.log() - sigmas[i + 1].log()
+            h_eta = h * (eta + 1)
+            x = torch.exp(-h_eta) * x - torch.expm1(-h_eta) * denoised
+            phi_2 = torch.expm1(-h_eta) / h_eta + 1
+            if h_2 is not None:
+                r0, r1 = h_1 / h, h_2 / h
+                d1_0 = (denoised - denoised_1) / r0
+                d1_1 = (denoised_1 - denoised_2) / r1
+                d1 = d1_0 + (d1_0 - d1_1) * r0 / (r0 + r1)
+                d2 = (d1_0 - d1_1) / (r0 + r1)
+                x = x + phi_2 * d1 - (phi_2 / h_eta - 0.5) * d2
+            elif h_1 is not None:
+                x = x + phi_2 * (denoised - denoised_1) / (h_1 / h)
+            if eta:
+                noise = noise_sampler(sigmas[i], sigmas[i + 1])
+                x = x + noise * sigmas[i + 1] * (-torch.expm1(-2 * h * eta)).sqrt() * s_noise
+        denoised_1, denoised_2 = denoised, denoised_1
+        h_1, h_2 = h, h_1
+    return x
+
+
+@torch.no_grad()
+def sample_dpmpp_3m_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
+                       s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None, s_dy_pow=-1.0):
+    """DPM++ 3M Dy: DPM++ 3M SDE Dy at eta 0, so no noise enters after the churn."""
+    return sample_dpmpp_3m_sde_dy(model, x, sigmas, extra_args, callback, disable, s_churn, s_tmin, s_tmax,
+                                  s_noise, eta=0.0, noise_sampler=noise_sampler, s_dy_pow=s_dy_pow)
