@@ -1,4 +1,5 @@
-"""The five samplers of the Euler Smea Dyn family, in k-diffusion's calling convention.
+"""The five samplers of the Euler Smea Dyn family, in k-diffusion's calling convention, and the helpers
+the whole family shares (family_euler.py and family_dpmpp.py hold the rest, docs/family.md).
 
 Every sampler is `sample_x(model, x, sigmas, extra_args=None, callback=None,
 disable=None, **params)`: `model(x, sigma[B], **extra_args)` returns the
@@ -15,13 +16,16 @@ Pure torch: this module never imports a host.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from tqdm.auto import trange
 
-from .substeps import SubSteps, map_latent_aligned
+from .substeps import SubSteps, Update, map_latent_aligned
+
+logger = logging.getLogger("smea_sampler")
 
 SQRT2_MINUS_1 = math.sqrt(2) - 1
 FLIP_STEPS = frozenset({2, 3})  # where the Negative samplers flip the sign (SAMPLERS.md §3)
@@ -34,6 +38,8 @@ SMEA_SCALE_RANGE = (1.0, 4.0)  # an enlargement; past 4× the call costs 16× a 
 # short in the infotext). An index past a run's last step is harmless: that step never comes.
 MAX_STEP_INDEX = 999
 MAX_LISTED_STEPS = 100
+S_DY_POW = -1.0  # the churn decay's power; negative: no decay (docs/family.md §1)
+S_DY_POW_RANGE = (-1.0, 16.0)  # every p < 0 means the same; past 16 the decay only touches the last step or two
 
 
 def to_d(x, sigma, denoised):
@@ -107,9 +113,10 @@ def step_set(steps: Iterable[int], name: str) -> frozenset[int]:
 
 
 def check_dy_pow(s_dy_pow: float) -> float:
-    """Validate s_dy_pow: any real number (a negative one turns the decay off)."""
-    if not math.isfinite(float(s_dy_pow)):
-        raise ValueError(f"s_dy_pow must be a finite number, got {s_dy_pow}")
+    """Validate s_dy_pow: a number within S_DY_POW_RANGE (−1, the lowest, turns the decay off)."""
+    low, high = S_DY_POW_RANGE
+    if not low <= float(s_dy_pow) <= high:  # also refuses nan
+        raise ValueError(f"s_dy_pow must be between {low:g} and {high:g}, got {s_dy_pow}")
     return float(s_dy_pow)
 
 
@@ -130,6 +137,53 @@ def setup(x, sigmas, extra_args, noise_sampler):
     extra_args = {} if extra_args is None else extra_args
     noise_sampler = default_noise_sampler(x) if noise_sampler is None else noise_sampler
     return extra_args, noise_sampler, x.new_ones([x.shape[0]])
+
+
+def cfg_pp_step(x, sigma_hat, sigma_to, denoised, uncond_denoised):
+    """CFG++'s move of x from σ̂ to sigma_to: D + sigma_to·(x − D_u)/σ̂ (docs/family.md §1).
+
+    With D_u = D it is exactly the plain Euler step x + (sigma_to − σ̂)·(x − D)/σ̂."""
+    return denoised + sigma_to * to_d(x, sigma_hat, uncond_denoised)
+
+
+Uncond = Callable[[torch.Tensor, torch.Tensor], "torch.Tensor | None"]
+
+
+class Unconditional:
+    """The unconditional prediction D_u of each model call of a CFG++ sampler (docs/family.md §6).
+
+    uncond(x, σ) is the host's: called right after the model call at (x, σ), it returns that call's D_u, or
+    None where the host has none (it skipped the uncond on that step; a WebUI too old to expose it). Such a call
+    takes D_u = D, which makes its step the plain one, and the log says so once per run: D_u is never silently
+    0, nor the unguided cond prediction."""
+
+    def __init__(self, uncond: Uncond | None, sampler: Callable):
+        self.uncond = uncond
+        self.sampler = sampler
+        self.warned = False
+
+    def denoise(self, model, x, sigma_hat, extra_args):
+        """(D, D_u) of one model call at (x, σ̂)."""
+        denoised = model(x, sigma_hat * x.new_ones([x.shape[0]]), **extra_args)
+        return denoised, self.of(x, sigma_hat, denoised)
+
+    def of(self, x, sigma_hat, denoised):
+        """D_u of the model call that just returned denoised at (x, σ̂)."""
+        uncond_denoised = None if self.uncond is None else self.uncond(x, sigma_hat)
+        if uncond_denoised is not None and uncond_denoised.shape == denoised.shape:
+            return uncond_denoised.to(denoised.dtype)
+        if not self.warned:
+            self.warned = True
+            logger.warning("%s: the host gave no unconditional prediction for a model call (%s); such a call's step "
+                           "runs as the plain, non-CFG++ step (further ones in this run are not logged)",
+                           self.sampler.__name__,
+                           "it gives none here" if uncond_denoised is None else
+                           f"its shape {tuple(uncond_denoised.shape)} is not the latent's {tuple(denoised.shape)}")
+        return denoised
+
+    def update(self, sigma_hat, sigma_to) -> Update:
+        """A sub-step's CFG++ move to sigma_to, from the sub-step call's own D and D_u."""
+        return lambda c, denoised: cfg_pp_step(c, sigma_hat, sigma_to, denoised, self.of(c, sigma_hat, denoised))
 
 
 def report(callback, x, i, sigmas, sigma_hat, denoised):
@@ -263,97 +317,3 @@ def sample_kohaku_lonyu_yog(model, x, sigmas, extra_args=None, callback=None, di
         else:
             x = x + d * dt
     return x
-
-
-# --- the family beyond the five (docs/family.md): churn, then a stock step from σ̂; no sub-step -------------
-
-
-@torch.no_grad()
-def sample_euler_ancestral_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
-                              s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, eta=1.0,
-                              noise_sampler=None, s_dy_pow=-1.0):
-    """Euler a Dy: the family's churn, then an ancestral Euler step split from σ̂. "Dy" here is the churn."""
-    extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
-    s_dy_pow = check_dy_pow(s_dy_pow)
-    for i in trange(len(sigmas) - 1, disable=disable):
-        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise, s_dy_pow)
-        denoised = model(x, sigma_hat * s_in, **extra_args)
-        # from σ̂, not σᵢ: after the churn the latent is at σ̂ (docs/family.md §3.8)
-        sigma_down, sigma_up = get_ancestral_step(sigma_hat, sigmas[i + 1], eta=eta)
-        report(callback, x, i, sigmas, sigma_hat, denoised)
-        x = x + to_d(x, sigma_hat, denoised) * (sigma_down - sigma_hat)
-        if sigmas[i + 1] > 0:
-            x = x + noise_sampler(sigmas[i], sigmas[i + 1]) * s_noise * sigma_up
-    return x
-
-
-@torch.no_grad()
-def sample_dpmpp_2m_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
-                       s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None, s_dy_pow=-1.0):
-    """DPM++ 2M Dy: the family's churn, then DPM-Solver++(2M) from σ̂; h_prev is the previous step's h."""
-    extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
-    s_dy_pow = check_dy_pow(s_dy_pow)
-    old_denoised, h_last = None, None
-    for i in trange(len(sigmas) - 1, disable=disable):
-        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise, s_dy_pow)
-        denoised = model(x, sigma_hat * s_in, **extra_args)
-        report(callback, x, i, sigmas, sigma_hat, denoised)
-        if sigmas[i + 1] == 0:
-            x = denoised
-        else:
-            h = sigma_hat.log() - sigmas[i + 1].log()
-            mixed = denoised
-            if old_denoised is not None:
-                r = h_last / h
-                mixed = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * old_denoised
-            x = (sigmas[i + 1] / sigma_hat) * x - torch.expm1(-h) * mixed
-            h_last = h
-        old_denoised = denoised
-    return x
-
-
-@torch.no_grad()
-def sample_dpmpp_3m_sde_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
-                           s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, eta=1.0,
-                           noise_sampler=None, s_dy_pow=-1.0):
-    """DPM++ 3M SDE Dy: the family's churn, then DPM-Solver++(3M) SDE from σ̂.
-
-    γ is worked out afresh on every step (the peers compounded it), and the SDE noise comes from
-    noise_sampler, seeded by the host, one draw per step with σᵢ₊₁ > 0 when eta > 0."""
-    extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
-    s_dy_pow = check_dy_pow(s_dy_pow)
-    denoised_1, denoised_2, h, h_1, h_2 = None, None, None, None, None
-    for i in trange(len(sigmas) - 1, disable=disable):
-        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise, s_dy_pow)
-        denoised = model(x, sigma_hat * s_in, **extra_args)
-        report(callback, x, i, sigmas, sigma_hat, denoised)
-        if sigmas[i + 1] == 0:
-            x = denoised
-        else:
-            h = sigma_hat.log() - sigmas[i + 1].log()
-            h_eta = h * (eta + 1)
-            x = torch.exp(-h_eta) * x - torch.expm1(-h_eta) * denoised
-            phi_2 = torch.expm1(-h_eta) / h_eta + 1
-            if h_2 is not None:
-                r0, r1 = h_1 / h, h_2 / h
-                d1_0 = (denoised - denoised_1) / r0
-                d1_1 = (denoised_1 - denoised_2) / r1
-                d1 = d1_0 + (d1_0 - d1_1) * r0 / (r0 + r1)
-                d2 = (d1_0 - d1_1) / (r0 + r1)
-                x = x + phi_2 * d1 - (phi_2 / h_eta - 0.5) * d2
-            elif h_1 is not None:
-                x = x + phi_2 * (denoised - denoised_1) / (h_1 / h)
-            if eta:
-                noise = noise_sampler(sigmas[i], sigmas[i + 1])
-                x = x + noise * sigmas[i + 1] * (-torch.expm1(-2 * h * eta)).sqrt() * s_noise
-        denoised_1, denoised_2 = denoised, denoised_1
-        h_1, h_2 = h, h_1
-    return x
-
-
-@torch.no_grad()
-def sample_dpmpp_3m_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
-                       s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None, s_dy_pow=-1.0):
-    """DPM++ 3M Dy: DPM++ 3M SDE Dy at eta 0, so no noise enters after the churn."""
-    return sample_dpmpp_3m_sde_dy(model, x, sigmas, extra_args, callback, disable, s_churn, s_tmin, s_tmax,
-                                  s_noise, eta=0.0, noise_sampler=noise_sampler, s_dy_pow=s_dy_pow)

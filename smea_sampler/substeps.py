@@ -1,4 +1,4 @@
-"""The Dy and SMEA sub-steps: one extra Euler step on a resampled latent.
+"""The Dy and SMEA sub-steps: one extra Euler step (or CFG++ step) on a resampled latent.
 
 A sub-step is a spatial map over the last two dims of the latent (the 2×2
 sub-lattice for Dy, a nearest-exact 1.25× resize for SMEA), a model call on the
@@ -24,6 +24,9 @@ logger = logging.getLogger("smea_sampler")
 SpatialMap = Callable[[torch.Tensor], torch.Tensor]
 # host_state(size, spatial_map): a context in which the host's own grid state follows one sub-step call.
 HostState = Callable[[torch.Size, SpatialMap], AbstractContextManager]
+# update(c, D): a sub-step's move of the mapped latent c, given the model's prediction D at c; called right after
+# that model call, so a CFG++ update can read the call's unconditional prediction.
+Update = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 # Fragments of the RuntimeError messages torch raises when tensors of different
 # spatial sizes meet: broadcasting, cat, conv/linear channel checks, view.
@@ -177,27 +180,30 @@ class SubSteps:
         self.host_state = host_state or (lambda size, spatial_map: nullcontext())
         self.warned = False
 
-    def dy(self, x: torch.Tensor, sigma_hat: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
-        """Euler step of the 2×2 sub-lattice x[..., 1::2, 1::2]; every other element is left as it is."""
+    def dy(self, x: torch.Tensor, sigma_hat: torch.Tensor, dt: torch.Tensor, update: Update | None = None):
+        """Euler step of the 2×2 sub-lattice x[..., 1::2, 1::2]; every other element is left as it is.
+
+        update(c, D) replaces the Euler step c + dt·(c − D)/σ̂ (a CFG++ sampler's own step)."""
         lattice = lattice_slices(*x.shape[-2:])
         if lattice is None:
             return x
         rows, cols = lattice
-        stepped = self._euler_on(x, x[..., rows, cols], lambda t: t[..., rows, cols], sigma_hat, dt, "Dy")
+        stepped = self._step_on(x, x[..., rows, cols], lambda t: t[..., rows, cols], sigma_hat, dt, update, "Dy")
         if stepped is None:
             return x
         out = x.clone()
         out[..., rows, cols] = stepped
         return out
 
-    def smea(self, x: torch.Tensor, sigma_hat: torch.Tensor, dt: torch.Tensor, scale: float) -> torch.Tensor:
-        """Euler step of x resized by scale (nearest-exact), then resized back to x's size."""
+    def smea(self, x: torch.Tensor, sigma_hat: torch.Tensor, dt: torch.Tensor, scale: float,
+             update: Update | None = None) -> torch.Tensor:
+        """Euler step (or update, as for dy) of x resized by scale (nearest-exact), then resized back to x's size."""
         up, down = smea_maps(*x.shape[-2:], scale)
-        stepped = self._euler_on(x, up(x), up, sigma_hat, dt, "SMEA")
+        stepped = self._step_on(x, up(x), up, sigma_hat, dt, update, "SMEA")
         return x if stepped is None else down(stepped)
 
-    def _euler_on(self, x, small, spatial_map, sigma_hat, dt, kind):
-        """One Euler step of the mapped latent small, or None when the model cannot take its shape."""
+    def _step_on(self, x, small, spatial_map, sigma_hat, dt, update, kind):
+        """One step of the mapped latent small, or None when the model cannot take its shape."""
         size = x.shape[-2:]
         extra_args = self.map_extra_args(self.extra_args, size, spatial_map)
         try:
@@ -209,6 +215,8 @@ class SubSteps:
                 raise
             self._log_skip(kind, tuple(small.shape[-2:]), error)
             return None
+        if update is not None:
+            return update(small, denoised)
         return small + dt * (small - denoised) / sigma_hat
 
     def _log_skip(self, kind, size, error):

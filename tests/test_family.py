@@ -11,13 +11,9 @@ import math
 import pytest
 import torch
 
-from smea_sampler.sampling import (
-    churn_decay,
-    sample_dpmpp_2m_dy,
-    sample_dpmpp_3m_dy,
-    sample_dpmpp_3m_sde_dy,
-    sample_euler_ancestral_dy,
-)
+from smea_sampler.family_dpmpp import sample_dpmpp_2m_dy, sample_dpmpp_3m_dy, sample_dpmpp_3m_sde_dy
+from smea_sampler.family_euler import sample_euler_ancestral_dy
+from smea_sampler.sampling import churn_decay
 from tests.helpers import GaussianDenoiser, karras
 
 MODEL = GaussianDenoiser(mean=[0.3, -0.2, 0.1, 0.0], var=[0.5, 1.0, 1.5, 2.0])
