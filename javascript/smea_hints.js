@@ -11,6 +11,16 @@ var smeaSamplerHints = {
     "Euler Negative": "Euler a-like; the model sees a sign-flipped latent at step 3. A different composition at the same cost",
     "Euler Negative Dy": "Euler Negative plus the Dy sub-step, on steps 2 and 3 by default",
     "Kohaku_LoNyu_Yog": "First half: ancestral steps that also consult the model on the negated latent (3 model calls a step); second half: plain Euler. Use about 10 steps",
+    "Euler Dy CFG++": "Euler Dy with CFG++ guidance (use CFG 1–2); the sub-lattice step comes after the step",
+    "Euler SMEA Dy CFG++": "Euler SMEA Dy with CFG++ guidance (use CFG 1–2)",
+    "Euler Negative CFG++": "Euler Negative with CFG++ guidance (use CFG 1–2)",
+    "Euler Negative Dy CFG++": "Euler Negative Dy with CFG++ guidance (use CFG 1–2)",
+    "Euler a Dy": "Euler a after the family's churn: its look with a little more noise cycling, the cost of Euler a",
+    "Euler a Dy CFG++": "Euler a Dy with CFG++ guidance (use CFG 1–2)",
+    "DPM++ 2M Dy": "DPM++ 2M after the family's churn each step",
+    "DPM++ 2M Dy CFG++": "DPM++ 2M Dy with CFG++ guidance (use CFG 1–2)",
+    "DPM++ 3M Dy": "DPM++ 3M (no SDE noise) after the family's churn each step",
+    "DPM++ 3M SDE Dy": "DPM++ 3M SDE after the family's churn each step; seeded SDE noise",
 };
 
 Object.assign(titles, smeaSamplerHints);

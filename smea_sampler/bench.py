@@ -67,12 +67,12 @@ class Run:
 
 
 def timed_run(info: SamplerInfo, model, shape, sigmas, seed: int, clock=time.perf_counter, synchronize=None) -> Run:
-    """Run info's sampler once, timing the whole run and each model call."""
+    """Run info's sampler once, timing the whole run and each model call (a CFG++ sampler reads model.uncond)."""
     log = ModelCalls(model, clock, synchronize)
     sync = synchronize or (lambda: None)
     sync()
     start = clock()
-    run_sampler(info, log, shape, sigmas, seed)
+    run_sampler(info, log, shape, sigmas, seed, uncond=getattr(model, "uncond", None))
     sync()
     return Run(clock() - start, log.seconds, log.calls)
 
@@ -238,7 +238,8 @@ class GuidedUNet:
     """An ε-prediction UNet as a k-diffusion denoiser with classifier-free guidance, as the WebUI wraps SD1.
 
     One call runs the UNet once on a batch of two per latent (cond and uncond) and
-    returns uncond + scale·(cond − uncond) of the x0 predictions.
+    returns uncond + scale·(cond − uncond) of the x0 predictions; uncond() then gives that call's uncond
+    prediction, as a host gives it to a CFG++ sampler.
     """
 
     def __init__(self, unet, cond: torch.Tensor, uncond: torch.Tensor, scale: float = 7.0):
@@ -247,6 +248,10 @@ class GuidedUNet:
         self.scale = scale
         alphas_cumprod = sd1_alphas_cumprod()
         self.log_sigmas = (((1 - alphas_cumprod) / alphas_cumprod) ** 0.5).log().float().to(cond.device)
+        self.last_uncond = None
+
+    def uncond(self, x, sigma):
+        return self.last_uncond
 
     def sigma_to_t(self, sigma: torch.Tensor) -> torch.Tensor:
         """The (fractional) training timestep of σ: k-diffusion's interpolation in log σ."""
@@ -263,8 +268,8 @@ class GuidedUNet:
         context = self.context.repeat_interleave(batch, dim=0)
         eps = self.unet((x_in * c_in[:, None, None, None]).to(self.context.dtype), self.sigma_to_t(sigma_in),
                         encoder_hidden_states=context).sample
-        cond, uncond = (x_in - eps.to(x.dtype) * sigma_in[:, None, None, None]).chunk(2)
-        return uncond + (cond - uncond) * self.scale
+        cond, self.last_uncond = (x_in - eps.to(x.dtype) * sigma_in[:, None, None, None]).chunk(2)
+        return self.last_uncond + (cond - self.last_uncond) * self.scale
 
 
 def build_model(width: int, device: torch.device, dtype: torch.dtype, seed: int, cfg_scale: float) -> GuidedUNet:
@@ -314,7 +319,8 @@ class Setup:
     def dry_calls(self, info: SamplerInfo, steps: int) -> list[Call]:
         """The calls info's sampler makes (sizes, σ), from a run on a free stand-in model."""
         log = ModelCalls(lambda x, sigma, **extra_args: torch.zeros_like(x))
-        run_sampler(info, log, self.shape, sd1_sigmas(steps, self.device), self.seed)
+        run_sampler(info, log, self.shape, sd1_sigmas(steps, self.device), self.seed,
+                    uncond=lambda x, sigma: torch.zeros_like(x))
         return log.calls
 
     def warm_up(self, sizes) -> dict[tuple[int, int], float]:

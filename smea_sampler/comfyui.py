@@ -31,6 +31,9 @@ WRAPPER_KEY = "smea_sampler.sub_step"
 CATEGORY = "sampling/custom_sampling/samplers"
 NODE = "SMEASampler"
 NODE_DISPLAY_NAME = "SMEA sampler"
+# Knobs that came after the node was published: optional inputs after the others, so that a saved workflow keeps
+# its widget values in their places and a saved API prompt without them still validates.
+LATE_KNOBS = ("s_dy_pow",)
 
 
 class FlowModelError(ValueError):
@@ -121,6 +124,23 @@ def map_extra_args(extra_args: dict, size: torch.Size, spatial_map) -> dict:
     return {**args, "model_options": options}
 
 
+def with_uncond(extra_args: dict):
+    """(extra_args, uncond) for a CFG++ run (docs/family.md §6): model_options cloned with a post-CFG function that
+    records each call's uncond_denoised (None where the call had no uncond) and disable_cfg1_optimization, so that
+    CFG 1 still runs the uncond pass. The caller's model_options are untouched."""
+    import comfy.model_patcher
+
+    recorded = {}
+
+    def record(args):
+        recorded["uncond"] = None if args.get("uncond") is None else args.get("uncond_denoised")
+        return args["denoised"]
+
+    options = comfy.model_patcher.create_model_options_clone(extra_args.get("model_options", {}))
+    options = comfy.model_patcher.set_model_options_post_cfg_function(options, record, disable_cfg1_optimization=True)
+    return {**extra_args, "model_options": options}, lambda x, sigma: recorded.pop("uncond", None)
+
+
 def sampler_function(info):
     """The function ComfyUI runs for info: info.function with ComfyUI's seed and its latent-grid state.
 
@@ -144,6 +164,8 @@ def sampler_function(info):
             logger.warning("%s: ComfyUI passed no seed; the noise comes from torch's global generator",
                            info.comfy_name)
         host = {"latent_attrs": LATENT_ATTRS, "map_extra_args": map_extra_args} if info.resamples else {}
+        if info.cfg_pp:
+            extra_args, host["uncond"] = with_uncond(extra_args)
         return info.function(model, x, sigmas, extra_args=extra_args, callback=callback, disable=disable,
                              noise_sampler=noise_sampler, **host, **options)
 
@@ -202,19 +224,20 @@ class SMEASampler:
     @classmethod
     def INPUT_TYPES(cls):
         inputs = {"sampler_name": ([info.comfy_name for info in SAMPLERS], {"tooltip": "Which sampler."})}
-        inputs.update((knob.name, knob_input(knob)) for knob in KNOBS_BY_NAME.values())
+        inputs.update((knob.name, knob_input(knob)) for knob in KNOBS_BY_NAME.values() if knob.name not in LATE_KNOBS)
         inputs["s_noise"] = ("FLOAT", {"default": 1.0, "min": 0.0, "max": 100.0, "step": 0.01,
                                        "tooltip": "Scales every noise the sampler adds (1: the original look)."})
         inputs["eta"] = ("FLOAT", {"default": 1.0, "min": 0.0, "max": 100.0, "step": 0.01,
-                                   "tooltip": "Kohaku_LoNyu_Yog: the ancestral noise of its first half (0: none)."})
-        return {"required": inputs}
+                                   "tooltip": "Kohaku_LoNyu_Yog: the ancestral noise of its first half; Euler a Dy "
+                                   "(and its CFG++), DPM++ 3M SDE Dy: their ancestral or SDE noise (0: none)."})
+        return {"required": inputs, "optional": {name: knob_input(KNOBS_BY_NAME[name]) for name in LATE_KNOBS}}
 
     def get_sampler(self, sampler_name, s_noise=1.0, eta=1.0, **knobs):
         import comfy.samplers
 
         info = BY_NAME.get(sampler_name)
         if info is None:
-            raise ValueError(f"unknown SMEA sampler {shown(sampler_name)}; choose from {', '.join(BY_NAME)}")
+            raise ValueError(f"unknown SMEA sampler {shown(sampler_name)}; choose one from the sampler_name list")
         options = {"s_noise": float(s_noise), **({"eta": float(eta)} if "eta" in info.params else {})}
         for name in info.knobs:
             knob = KNOBS_BY_NAME[name]

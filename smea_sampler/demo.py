@@ -1,7 +1,8 @@
 """The demo (`python -m smea_sampler`): every sampler on the embedded toy model, drawn as one PNG.
 
 Each registry sampler and the references (Euler, Euler a) run from one seed on
-`toy.ToyModel`, which needs no weights and no network. The picture has one row per
+`toy.GuidedToyModel`, which needs no weights and no network: a conditional and an
+unconditional law, so that the CFG++ samplers have an unconditional prediction to use. The picture has one row per
 sampler: its final image at a few step counts (an X/Y grid), then a strip of its
 x0 prediction at every step of one run, with the steps where a Dy or SMEA sub-step
 or a sign flip happened marked. The marks come from what the run did (the spatial
@@ -35,7 +36,7 @@ from .runs import (
     sd1_sigmas,
     select_samplers,
 )
-from .toy import CHANNELS, ToyModel, to_rgb
+from .toy import CHANNELS, GuidedToyModel, to_rgb
 
 CANDIDATES = (*REFERENCES, *SAMPLERS)
 
@@ -73,7 +74,8 @@ def run(info: SamplerInfo, model, size: tuple[int, int], steps: int, seed: int) 
     log = ModelCalls(model)
     previews = []
     latent = run_sampler(info, log, (1, CHANNELS, *size), sd1_sigmas(steps), seed,
-                         callback=lambda state: previews.append(state["denoised"][0].clone()))
+                         callback=lambda state: previews.append(state["denoised"][0].clone()),
+                         uncond=getattr(model, "uncond", None))
     return Result(info, steps, latent[0], log.by_step(), previews)
 
 
@@ -278,6 +280,9 @@ def parser(prog: str = "python -m smea_sampler demo") -> argparse.ArgumentParser
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--steps", type=parse_step_list, default=[6, 10, 20], help="grid columns (default 6,10,20)")
     p.add_argument("--strip-steps", type=int, default=10, help="steps of the per-step strips (default 10)")
+    p.add_argument("--cfg-scale", type=float, default=1.0,
+                   help="guidance between the toy's conditional and unconditional laws (default 1: the conditional "
+                   "law; the CFG++ samplers still use the unconditional prediction)")
     p.add_argument("--size", type=parse_size, default=(64, 64), help="latent size H or HxW (default 64)")
     p.add_argument("--samplers", help="comma list of labels (default: Euler, Euler a and every registry sampler); "
                    f"from: {', '.join(info.label for info in CANDIDATES)}")
@@ -298,7 +303,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m smea_sampler 
     except ImportError:
         raise SystemExit("the demo draws with Pillow, which is not installed: pip install pillow") from None
 
-    model = ToyModel()
+    model = GuidedToyModel(args.cfg_scale)
     step_counts = sorted({*args.steps, args.strip_steps})
     results = {}
     for info, steps in tqdm([(info, n) for info in infos for n in step_counts], desc="sampling", unit="run"):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import sampling
+from . import family_dpmpp, family_euler, sampling
 
 SHOWN_CHARACTERS = 40  # of a user's value quoted in an error message: an API client can send megabytes
 
@@ -48,12 +48,19 @@ def parse_steps(text: str) -> tuple[int, ...]:
     return steps
 
 
-def parse_scale(text) -> float:
+def parse_number(text) -> float:
     try:
-        scale = float(text)
+        return float(text)
     except (TypeError, ValueError):
         raise ValueError(f"expected a number, got {shown(text)}") from None
-    return sampling.check_scale(scale)
+
+
+def parse_dy_pow(text) -> float:
+    return sampling.check_dy_pow(parse_number(text))
+
+
+def parse_scale(text) -> float:
+    return sampling.check_scale(parse_number(text))
 
 
 @dataclass(frozen=True)
@@ -77,19 +84,24 @@ class Knob:
 
 KNOBS = (
     Knob("dy_steps", "Dy steps", sampling.DY_STEPS,
-         "SMEA samplers Euler Dy and Euler Negative Dy: the steps, counted from 0, that add a Dy sub-step; "
-         "'none' turns it off",
+         "SMEA samplers Euler Dy, Euler Negative Dy and their CFG++: the steps, counted from 0, that add a Dy "
+         "sub-step; 'none' turns it off",
          parse_steps, format_steps),
     Knob("smea_steps", "SMEA steps", sampling.SMEA_STEPS,
-         "Euler SMEA Dy: the steps, counted from 0, that add a SMEA sub-step; 'none' turns it off",
+         "Euler SMEA Dy and its CFG++: the steps, counted from 0, that add a SMEA sub-step; 'none' turns it off",
          parse_steps, format_steps),
     Knob("smea_dy_steps", "SMEA Dy steps", sampling.SMEA_DY_STEPS,
-         "Euler SMEA Dy: the steps, counted from 0, that add a Dy sub-step; 'none' turns it off",
+         "Euler SMEA Dy and its CFG++: the steps, counted from 0, that add a Dy sub-step; 'none' turns it off",
          parse_steps, format_steps),
     Knob("smea_scale", "SMEA scale", sampling.SMEA_SCALE,
-         "Euler SMEA Dy: how much the SMEA sub-step enlarges the latent, {:g} to {:g}".format(
+         "Euler SMEA Dy and its CFG++: how much the SMEA sub-step enlarges the latent, {:g} to {:g}".format(
              *sampling.SMEA_SCALE_RANGE),
          parse_scale, lambda value: f"{float(value):g}", sampling.SMEA_SCALE_RANGE, 0.05),
+    Knob("s_dy_pow", "Dynamic power", sampling.S_DY_POW,
+         "SMEA family samplers with CFG++, Euler a Dy and DPM++ Dy: how their churn fades over the run, as "
+         "reForge's s_dy_pow; −1 keeps it on every step, p ≥ 0 scales it by 1 − t^p, t going from 0 at the first "
+         "step to 1 at the last",
+         parse_dy_pow, lambda value: f"{float(value):g}", sampling.S_DY_POW_RANGE, 0.1),
 )
 KNOBS_BY_NAME = {knob.name: knob for knob in KNOBS}
 
@@ -114,6 +126,8 @@ class SamplerInfo:
     flip_steps: frozenset[int]
     calls_per_step: int
     summary: str
+    cfg_pp: bool = False
+    other_labels: tuple[str, ...] = ()
 
 
 SAMPLERS = (
@@ -136,6 +150,41 @@ SAMPLERS = (
                 (*CHURN_PARAMS, "eta"), (), False, frozenset(), 2,
                 "First half: ancestral steps that also consult the model on the negated latent (3 model calls a "
                 "step); second half: plain Euler. Use about 10 steps"),
+    # The family beyond the five (docs/family.md). CFG++ samplers want CFG 1–2.
+    SamplerInfo("Euler Dy CFG++", "k_euler_dy_cfg_pp", "euler_dy_cfg_pp", family_euler.sample_euler_dy_cfg_pp,
+                CHURN_PARAMS, ("dy_steps", "s_dy_pow"), True, frozenset(), 1,
+                "Euler Dy with CFG++ guidance (use CFG 1–2); the sub-lattice step comes after the step",
+                cfg_pp=True, other_labels=("Euler DY CFG++",)),
+    SamplerInfo("Euler SMEA Dy CFG++", "k_euler_smea_dy_cfg_pp", "euler_smea_dy_cfg_pp",
+                family_euler.sample_euler_smea_dy_cfg_pp, CHURN_PARAMS,
+                ("smea_steps", "smea_dy_steps", "smea_scale", "s_dy_pow"), True, frozenset(), 1,
+                "Euler SMEA Dy with CFG++ guidance (use CFG 1–2)",
+                cfg_pp=True, other_labels=("Euler SMEA DY CFG++",)),
+    SamplerInfo("Euler Negative CFG++", "k_euler_negative_cfg_pp", "euler_negative_cfg_pp",
+                family_euler.sample_euler_negative_cfg_pp, CHURN_PARAMS, ("s_dy_pow",), False, sampling.FLIP_STEPS,
+                1, "Euler Negative with CFG++ guidance (use CFG 1–2)", cfg_pp=True),
+    SamplerInfo("Euler Negative Dy CFG++", "k_euler_negative_dy_cfg_pp", "euler_dy_negative_cfg_pp",
+                family_euler.sample_euler_dy_negative_cfg_pp, CHURN_PARAMS, ("dy_steps", "s_dy_pow"), True,
+                sampling.FLIP_STEPS, 1, "Euler Negative Dy with CFG++ guidance (use CFG 1–2)", cfg_pp=True),
+    SamplerInfo("Euler a Dy", "k_euler_a_dy", "euler_ancestral_dy", family_euler.sample_euler_ancestral_dy,
+                (*CHURN_PARAMS, "eta"), ("s_dy_pow",), False, frozenset(), 1,
+                "Euler a after the family's churn: its look with a little more noise cycling, the cost of Euler a"),
+    SamplerInfo("Euler a Dy CFG++", "k_euler_a_dy_cfg_pp", "euler_ancestral_dy_cfg_pp",
+                family_euler.sample_euler_ancestral_dy_cfg_pp, (*CHURN_PARAMS, "eta"), ("s_dy_pow",), False,
+                frozenset(), 1, "Euler a Dy with CFG++ guidance (use CFG 1–2)",
+                cfg_pp=True, other_labels=("Euler A DY CFG++",)),
+    SamplerInfo("DPM++ 2M Dy", "k_dpmpp_2m_dy", "dpmpp_2m_dy", family_dpmpp.sample_dpmpp_2m_dy,
+                CHURN_PARAMS, ("s_dy_pow",), False, frozenset(), 1,
+                "DPM++ 2M after the family's churn each step", other_labels=("DPM++ 2M DY",)),
+    SamplerInfo("DPM++ 2M Dy CFG++", "k_dpmpp_2m_dy_cfg_pp", "dpmpp_2m_dy_cfg_pp",
+                family_dpmpp.sample_dpmpp_2m_dy_cfg_pp, CHURN_PARAMS, ("s_dy_pow",), False, frozenset(), 1,
+                "DPM++ 2M Dy with CFG++ guidance (use CFG 1–2)", cfg_pp=True, other_labels=("DPM++ 2M DY CFG++",)),
+    SamplerInfo("DPM++ 3M Dy", "k_dpmpp_3m_dy", "dpmpp_3m_dy", family_dpmpp.sample_dpmpp_3m_dy,
+                CHURN_PARAMS, ("s_dy_pow",), False, frozenset(), 1,
+                "DPM++ 3M (no SDE noise) after the family's churn each step", other_labels=("DPM++ 3M DY",)),
+    SamplerInfo("DPM++ 3M SDE Dy", "k_dpmpp_3m_sde_dy", "dpmpp_3m_sde_dy", family_dpmpp.sample_dpmpp_3m_sde_dy,
+                (*CHURN_PARAMS, "eta"), ("s_dy_pow",), False, frozenset(), 1,
+                "DPM++ 3M SDE after the family's churn each step; seeded SDE noise", other_labels=("DPM++ 3M SDE DY",)),
 )
 SAMPLERS_BY_LABEL = {info.label: info for info in SAMPLERS}
 

@@ -118,7 +118,11 @@ def area_weighted(calls: Sequence[Call], full: tuple[int, int]) -> float:
     return sum(call.size[0] * call.size[1] for call in calls) / (full[0] * full[1])
 
 
-def run_sampler(info: SamplerInfo, model, shape, sigmas: torch.Tensor, seed: int, callback=None) -> torch.Tensor:
-    """info's sampler at its default knobs from the seed's start latent, without a progress bar; the final latent."""
+def run_sampler(info: SamplerInfo, model, shape, sigmas: torch.Tensor, seed: int, callback=None,
+                uncond=None) -> torch.Tensor:
+    """info's sampler at its default knobs from the seed's start latent, without a progress bar; the final latent.
+
+    uncond(x, σ): the unconditional prediction of model's last call, for a CFG++ sampler (docs/family.md §6)."""
     x, noise_sampler = seeded_start(shape, seed, sigmas[0], sigmas.device)
-    return info.function(model, x, sigmas, callback=callback, disable=True, noise_sampler=noise_sampler)
+    host = {"uncond": uncond} if info.cfg_pp else {}
+    return info.function(model, x, sigmas, callback=callback, disable=True, noise_sampler=noise_sampler, **host)

@@ -105,11 +105,15 @@ def draw_scene(generator: torch.Generator):
 
 
 class ToyModel:
-    """The exact denoiser described in the module docstring: `model(x, sigma[B])` → D(x, σ), any (B, 4, H, W)."""
+    """The exact denoiser described in the module docstring: `model(x, sigma[B])` → D(x, σ), any (B, 4, H, W).
 
-    def __init__(self, scenes: int = 6, seed: int = 0):
+    prior: the scenes' probabilities (all alike by default); a conditional law favours some."""
+
+    def __init__(self, scenes: int = 6, seed: int = 0, prior=None):
         generator = torch.Generator().manual_seed(seed)
         self.scenes = [draw_scene(generator) for _ in range(scenes)]
+        prior = torch.ones(scenes) if prior is None else torch.as_tensor(prior)
+        self.log_prior = (prior / prior.sum()).log().to(torch.float64)
         self._cache: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     def grid(self, height: int, width: int):
@@ -128,7 +132,7 @@ class ToyModel:
         x_hat = torch.fft.fft2(x.to(torch.float64), norm="ortho")
         # Log-likelihood of each scene: a Gaussian with circulant covariance S + σ² is diagonal in Fourier space.
         residual = (x_hat[:, None] - means_hat[None]).abs() ** 2 / (spectrum + variance[:, None])
-        weights = torch.softmax(-0.5 * residual.sum(dim=(2, 3, 4)), dim=1)
+        weights = torch.softmax(self.log_prior - 0.5 * residual.sum(dim=(2, 3, 4)), dim=1)
         mean = torch.einsum("bk,kchw->bchw", weights, means)
         # Given the scene, the texture's posterior mean is a Wiener filter.
         gain = spectrum / (spectrum + variance)
@@ -137,9 +141,29 @@ class ToyModel:
     def sample_data(self, height: int, width: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """One draw from the model's data distribution (C, H, W): a scene plus texture."""
         means, _, spectrum = self.grid(height, width)
-        k = int(torch.randint(len(self.scenes), (), generator=generator))
+        k = int(torch.multinomial(self.log_prior.exp(), 1, generator=generator))
         white = torch.randn((CHANNELS, height, width), generator=generator, dtype=torch.float64)
         return (means[k] + filtered(white, spectrum.sqrt())).float()
+
+
+class GuidedToyModel:
+    """Classifier-free guidance over the toy: a conditional law (the "prompt" makes scene 0 three times as
+    likely as all the others together) and the unconditional one (every scene alike). A call returns
+    D_u + scale·(D_c − D_u); uncond() then gives that call's D_u, as a host gives it to a CFG++ sampler."""
+
+    def __init__(self, scale: float = 1.0, scenes: int = 6, seed: int = 0):
+        self.scale = scale
+        self.conditional = ToyModel(scenes, seed, prior=[3.0 * (scenes - 1), *[1.0] * (scenes - 1)])
+        self.unconditional = ToyModel(scenes, seed)
+        self.last_uncond = None
+
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, **extra_args) -> torch.Tensor:
+        cond = self.conditional(x, sigma)
+        self.last_uncond = self.unconditional(x, sigma)
+        return self.last_uncond + self.scale * (cond - self.last_uncond)
+
+    def uncond(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor | None:
+        return self.last_uncond
 
 
 def to_rgb(latent: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ import contextvars
 import importlib
 import inspect
 import logging
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -43,6 +43,7 @@ OPTIONS = {"uses_ensd": True}
 # tells it a sampler makes about two calls per step.
 TWO_CALLS_PER_STEP = {"second_order": True}
 LABEL_OF_FUNCTION = {info.function.__name__: info.label for info in SAMPLERS}  # for the core's log records
+BY_LABEL = {info.label: info for info in SAMPLERS}
 SECTION = ("smea_samplers", "SMEA samplers")
 CATEGORY = "sd"  # 1.7+ groups settings sections by category; "sd" is where "Sampler parameters" lives
 STRICT_FLAG = "smea_strict"  # preload.py's --smea-strict
@@ -67,6 +68,9 @@ NEEDS = {
 # ComfyUI-style model_sampling classes of reForge's ldm_patched/modules/model_sampling.py.
 FLOW_SCHEDULES = frozenset({"PredictionFlux", "PredictionDiscreteFlow", "PredictionFlow", "CONST", "COSMOS_RFLOW",
                             "ModelSamplingDiscreteFlow", "ModelSamplingFlux", "ModelSamplingCosmosRFlow"})
+
+
+MISSING = object()
 
 
 class Incompatible(Exception):
@@ -294,6 +298,80 @@ def control_following(p):
     return following
 
 
+def forge_unet(model):
+    """The UNet patcher of Forge's and reForge's CFG denoiser (model.inner_model.inner_model.forge_objects.unet),
+    or None on A1111."""
+    objects = _attribute(_attribute(_attribute(model, "inner_model"), "inner_model"), "forge_objects")
+    return _attribute(objects, "unet")
+
+
+def takes_keywords(function) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters)
+
+
+@contextmanager
+def unconditional(model, extra_args):
+    """(extra_args, uncond) for a CFG++ run on the WebUI's CFG denoiser `model`: uncond(x, σ) gives the
+    unconditional x0 prediction of model's last call, or None where the WebUI has none (docs/family.md §6).
+
+    - reForge: its forward() merges extra_args' model_options into the UNet's, so a post-CFG function there
+      records uncond_denoised (None on a step where it skipped the uncond), and disable_cfg1_optimization
+      keeps the uncond pass at CFG 1. The UNet's own options are not touched.
+    - Forge: last_noise_uncond holds ε_u, so D_u = x − σ·ε_u; its forward() takes no model_options, so
+      disable_cfg1_optimization goes into the UNet's options for the run and is put back afterwards.
+    - A1111 1.10+: last_noise_uncond holds D_u. Where it skipped the uncond (skip early CFG, NGMS) it holds the
+      cond prediction, the same as the sampler's last_latent: that is no D_u.
+    - Older WebUIs have none; the sampler then runs its plain steps and says so."""
+    unet = forge_unet(model)
+    options = _attribute(unet, "model_options")
+    if isinstance(options, dict) and takes_keywords(getattr(model, "forward", None)):
+        recorded = {}
+
+        def record(args):
+            recorded["uncond"] = None if args.get("uncond") is None else args.get("uncond_denoised")
+            return args["denoised"]
+
+        ours = {"sampler_post_cfg_function": [*options.get("sampler_post_cfg_function", []), record],
+                "disable_cfg1_optimization": True}
+        merged = {**extra_args.get("model_options", {}), **ours} if "model_options" in extra_args else ours
+        yield {**extra_args, "model_options": merged}, lambda x, sigma: recorded.pop("uncond", None)
+        return
+    if not hasattr(model, "need_last_noise_uncond"):
+        yield extra_args, None
+        return
+    saved_need = model.need_last_noise_uncond
+    saved_cfg1 = options.get("disable_cfg1_optimization", MISSING) if isinstance(options, dict) else MISSING
+    try:
+        model.need_last_noise_uncond = True
+        model.last_noise_uncond = None
+        if isinstance(options, dict):
+            options["disable_cfg1_optimization"] = True
+
+            def uncond(x, sigma):
+                noise = model.last_noise_uncond
+                return None if noise is None else x - sigma * noise
+        else:
+            def uncond(x, sigma):
+                denoised = model.last_noise_uncond
+                cond = getattr(getattr(model, "sampler", None), "last_latent", None)
+                if denoised is None or (isinstance(cond, torch.Tensor) and cond.shape == denoised.shape
+                                        and torch.equal(cond, denoised)):
+                    return None
+                return denoised
+        yield extra_args, uncond
+    finally:
+        model.need_last_noise_uncond = saved_need
+        if isinstance(options, dict):
+            if saved_cfg1 is MISSING:
+                options.pop("disable_cfg1_optimization", None)
+            else:
+                options["disable_cfg1_optimization"] = saved_cfg1
+
+
 def webui_signature(info) -> inspect.Signature:
     """info.function's signature cut to what the WebUI may pass: HOST_ARGS and info.params.
 
@@ -333,8 +411,11 @@ def sampler_function(host, info):
         p = getattr(model, "p", None)
         knobs = knob_values(info, host.shared.opts)
         record_knobs(p, knobs)
-        with in_pass_of(p):
+        with in_pass_of(p), (unconditional(model, extra_args or {}) if info.cfg_pp else
+                             nullcontext((extra_args, None))) as (extra_args, uncond):
             noise_sampler = seeded_noise(p, x, info.label)
+            if info.cfg_pp:
+                params["uncond"] = uncond
             if not info.resamples:
                 return info.function(model, x, sigmas, extra_args=extra_args, callback=callback, disable=disable,
                                      noise_sampler=noise_sampler, **params, **knobs)
@@ -374,7 +455,7 @@ def sampler_entry(host, info, replaces=None):
 
     setattr(constructor, MARK, info.label)
     setattr(constructor, REPLACES, replaces)
-    aliases = [info.alias, *(alias for alias in getattr(replaces, "aliases", ()) if alias != info.alias)]
+    aliases = list(dict.fromkeys([info.alias, *getattr(replaces, "aliases", ()), *info.other_labels]))
     options = {**OPTIONS, **(TWO_CALLS_PER_STEP if info.calls_per_step == 2 else {})}
     return function, host.sd_samplers_common.SamplerData(info.label, constructor, aliases, options)
 
@@ -412,15 +493,22 @@ class Plan:
         return [info for info in infos if info.label not in others]
 
 
+def listed_name(info, index):
+    """The name under which the sampler list has info: its label, or another host's spelling of it (reForge's
+    "Euler DY CFG++"), so that ours takes the place of that entry; None if neither is listed."""
+    return next((name for name in (info.label, *info.other_labels) if name in index), None)
+
+
 def plan(host, infos, keep_builtins: bool) -> Plan:
     entries = host.sd_samplers.all_samplers
     index = {data.name: i for i, data in enumerate(entries)}
     result = Plan()
     for info in infos:
-        if info.label not in index:
+        name = listed_name(info, index)
+        if name is None:
             result.added.append((info, *sampler_entry(host, info)))
             continue
-        i, data = index[info.label], entries[index[info.label]]
+        i, data = index[name], entries[index[name]]
         original = getattr(data.constructor, REPLACES, None) if is_ours(data) else data
         if is_ours(data) and not (keep_builtins and original is not None):
             continue  # an earlier load's (Reload UI): kept as it is
@@ -466,6 +554,27 @@ def apply_plan(sd_samplers, result: Plan) -> None:
         sd_samplers.all_samplers.extend(added)
         sd_samplers.all_samplers_map.update((data.name, data) for data in added)
         sd_samplers.set_samplers()
+    map_other_spellings(sd_samplers)
+
+
+def map_other_spellings(sd_samplers) -> None:
+    """Make all_samplers_map name our listed samplers also by the other hosts' spellings (info.other_labels).
+
+    The WebUI finds an infotext's or an API request's sampler by its exact label in that map, and reForge writes
+    "Euler DY CFG++" where ours is "Euler Dy CFG++"; the extra keys stay out of the dropdowns. A key is left
+    alone where it names an entry in the list under that very label (someone else's sampler). Keys of ours no
+    longer listed (Settings now keeps the WebUI's own) go. Forge rebuilds the map whenever an extension adds a
+    sampler, so this runs again before the UI and at app start."""
+    entries = sd_samplers.all_samplers_map
+    listed = {id(data) for data in sd_samplers.all_samplers}
+    for key, data in list(entries.items()):
+        if is_ours(data) and id(data) not in listed:
+            del entries[key]
+    for data in sd_samplers.all_samplers:
+        info = BY_LABEL.get(getattr(data.constructor, MARK, None))
+        for name in info.other_labels if info else ():
+            if id(entries.get(name)) not in listed:
+                entries[name] = data
 
 
 def find_xyz_grid(scripts_module):
@@ -555,7 +664,7 @@ def log_once_per_job(host) -> None:
 
 def has_builtin_copies(host, infos) -> bool:
     """Whether this WebUI ships its own copies of some of infos (reForge), whether ours took their place or not."""
-    labels = {info.label for info in infos}
+    labels = {name for info in infos for name in (info.label, *info.other_labels)}
     return any(data.name in labels and (is_builtin(data) or getattr(data.constructor, REPLACES, None) is not None)
                for data in host.sd_samplers.all_samplers)
 
@@ -599,7 +708,9 @@ def setup(infos=None):
             host.sd_samplers_kdiffusion.sampler_extra_params[function] = [n for n in info.params if n in CHURN_PARAMS]
         apply_plan(host.sd_samplers, result)
         add_xyz_axes(host, knobs)
-        host.script_callbacks.on_before_ui(lambda: add_xyz_axes(host, knobs))
+        host.script_callbacks.on_before_ui(lambda: (add_xyz_axes(host, knobs), map_other_spellings(host.sd_samplers)))
+        if hasattr(host.script_callbacks, "on_app_started"):  # the API-only WebUI runs no before_ui callbacks
+            host.script_callbacks.on_app_started(lambda *args: map_other_spellings(host.sd_samplers))
         log_once_per_job(host)
     except Exception as error:  # the WebUI's own code raised part-way: say so once, never stop its start-up
         logger.warning("smea-samplers: registration failed part-way (%s: %s); some samplers or settings may be "

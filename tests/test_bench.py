@@ -98,6 +98,11 @@ def test_a_model_costing_its_area_gives_the_area_limit_and_no_overhead(info):
     assert row.baseline_calls == steps
     expected = {"Euler Dy": (22, 20.5), "Euler SMEA Dy": (22, 20 + 100 / 64 + 16 / 64), "Euler Negative": (20, 20),
                 "Euler Negative Dy": (22, 20.5), "Kohaku_LoNyu_Yog": (22, 22)}
+    # The family: a CFG++ sampler makes its base's calls (each a cond + uncond pass); the rest one a step.
+    expected.update({f"{label} CFG++": expected[label] for label in ("Euler Dy", "Euler SMEA Dy", "Euler Negative")})
+    expected["Euler Negative Dy CFG++"] = expected["Euler Negative Dy"]
+    expected.update(dict.fromkeys(("Euler a Dy", "Euler a Dy CFG++", "DPM++ 2M Dy", "DPM++ 2M Dy CFG++", "DPM++ 3M Dy",
+                                   "DPM++ 3M SDE Dy"), (20, 20)))
     assert (row.calls, row.area) == pytest.approx(expected[info.label])
 
 

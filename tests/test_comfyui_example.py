@@ -68,17 +68,24 @@ def assert_links_consistent(workflow: dict):
                 assert links[link_id][1:3] == [node["id"], slot], (node["id"], output)
 
 
+def node_spec() -> dict:
+    """The SMEASampler node's inputs, required then optional, as ComfyUI orders its widgets."""
+    spec = SMEASampler.INPUT_TYPES()
+    return {**spec["required"], **spec.get("optional", {})}
+
+
 def smea_widget_inputs(node: dict) -> dict:
-    """The SMEASampler node's widgets_values by input name, in INPUT_TYPES order."""
-    names = list(SMEASampler.INPUT_TYPES()["required"])
+    """The SMEASampler node's widgets_values by input name, in INPUT_TYPES order. A workflow saved before the
+    optional inputs existed lacks their values; ComfyUI then gives them their defaults."""
+    names = list(node_spec())
     values = node["widgets_values"]
-    assert len(values) == len(names), (names, values)
-    return dict(zip(names, values, strict=True))
+    assert len(SMEASampler.INPUT_TYPES()["required"]) <= len(values) <= len(names), (names, values)
+    return dict(zip(names, values, strict=False))
 
 
 def assert_valid_smea_inputs(inputs: dict):
-    spec = SMEASampler.INPUT_TYPES()["required"]
-    assert list(inputs) == list(spec)
+    spec = node_spec()
+    assert list(inputs) == list(spec)[:len(inputs)]
     assert inputs["sampler_name"] in COMFY_NAMES
     assert inputs["sampler_name"] in spec["sampler_name"][0]
     for name, value in inputs.items():
@@ -102,7 +109,9 @@ def test_the_workflow_is_a_ui_workflow_with_consistent_links():
 
 def test_the_smea_node_has_one_widget_value_per_input_in_order():
     (node,) = smea_nodes(load_workflow())
-    assert_valid_smea_inputs(smea_widget_inputs(node))
+    inputs = smea_widget_inputs(node)
+    assert list(inputs) == list(node_spec())  # the docs workflow has every input, the optional ones too
+    assert_valid_smea_inputs(inputs)
     sampler_link = next(link for link in load_workflow()["links"] if link[1] == node["id"])
     assert sampler_link[5] == "SAMPLER"
 
@@ -149,6 +158,10 @@ def test_the_png_workflow_is_the_docs_workflow_at_the_test_size():
                                                                            for node in docs["nodes"]]
     for ours, theirs in zip(docs["nodes"], embedded["nodes"], strict=True):
         expected = list(ours["widgets_values"])
+        if ours["type"] == NODE:  # saved before the optional inputs: the docs give them their defaults
+            defaults = [options["default"] for _, options in SMEASampler.INPUT_TYPES()["optional"].values()]
+            assert expected[len(theirs["widgets_values"]):] == defaults
+            expected = expected[:len(theirs["widgets_values"])]
         for (kind, index), value in BED_VALUES.items():
             if ours["type"] == kind:
                 expected[index] = value

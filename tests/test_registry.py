@@ -20,14 +20,42 @@ ORIGINAL = [
     ("Euler Negative Dy", "k_euler_negative_dy", "euler_dy_negative", "sample_euler_dy_negative"),
     ("Kohaku_LoNyu_Yog", "k_euler_Kohaku_LoNyu_Yog", "Kohaku_LoNyu_Yog", "sample_kohaku_lonyu_yog"),
 ]
+# docs/family.md §2: the family beyond the five, with ComfyUI-ppm's names where it has one.
+FAMILY = [
+    ("Euler Dy CFG++", "k_euler_dy_cfg_pp", "euler_dy_cfg_pp", "sample_euler_dy_cfg_pp"),
+    ("Euler SMEA Dy CFG++", "k_euler_smea_dy_cfg_pp", "euler_smea_dy_cfg_pp", "sample_euler_smea_dy_cfg_pp"),
+    ("Euler Negative CFG++", "k_euler_negative_cfg_pp", "euler_negative_cfg_pp", "sample_euler_negative_cfg_pp"),
+    ("Euler Negative Dy CFG++", "k_euler_negative_dy_cfg_pp", "euler_dy_negative_cfg_pp",
+     "sample_euler_dy_negative_cfg_pp"),
+    ("Euler a Dy", "k_euler_a_dy", "euler_ancestral_dy", "sample_euler_ancestral_dy"),
+    ("Euler a Dy CFG++", "k_euler_a_dy_cfg_pp", "euler_ancestral_dy_cfg_pp", "sample_euler_ancestral_dy_cfg_pp"),
+    ("DPM++ 2M Dy", "k_dpmpp_2m_dy", "dpmpp_2m_dy", "sample_dpmpp_2m_dy"),
+    ("DPM++ 2M Dy CFG++", "k_dpmpp_2m_dy_cfg_pp", "dpmpp_2m_dy_cfg_pp", "sample_dpmpp_2m_dy_cfg_pp"),
+    ("DPM++ 3M Dy", "k_dpmpp_3m_dy", "dpmpp_3m_dy", "sample_dpmpp_3m_dy"),
+    ("DPM++ 3M SDE Dy", "k_dpmpp_3m_sde_dy", "dpmpp_3m_sde_dy", "sample_dpmpp_3m_sde_dy"),
+]
+# reForge's built-in labels (modules_forge/forge_alter_samplers.py): its infotexts must select ours.
+REFORGE_LABELS = {"Euler DY CFG++": "Euler Dy CFG++", "Euler SMEA DY CFG++": "Euler SMEA Dy CFG++",
+                  "Euler A DY CFG++": "Euler a Dy CFG++", "DPM++ 2M DY": "DPM++ 2M Dy",
+                  "DPM++ 3M DY": "DPM++ 3M Dy", "DPM++ 3M SDE DY": "DPM++ 3M SDE Dy",
+                  "DPM++ 2M DY CFG++": "DPM++ 2M Dy CFG++"}
 # WebUI 1.9+ splits "<sampler> <schedule>" at these suffixes (WEBUI.md §2).
 SCHEDULE_SUFFIXES = ("Automatic", "Uniform", "Karras", "Exponential", "Polyexponential", "SGM Uniform",
                      "KL Optimal", "Align Your Steps", "Simple", "Normal", "DDIM", "Beta")
 
 
-def test_labels_aliases_and_functions_are_the_originals():
-    assert [(info.label, info.alias, info.comfy_name, info.function.__name__) for info in SAMPLERS] == ORIGINAL
+def test_labels_aliases_and_functions_are_the_originals_then_the_family():
+    names = [(info.label, info.alias, info.comfy_name, info.function.__name__) for info in SAMPLERS]
+    assert names == ORIGINAL + FAMILY
     assert all(getattr(smea_sampler, info.function.__name__) is info.function for info in SAMPLERS)
+
+
+def test_reforges_spellings_name_ours_and_nothing_else():
+    spelled = {other: info.label for info in SAMPLERS for other in info.other_labels}
+    assert spelled == REFORGE_LABELS
+    labels = {info.label for info in SAMPLERS}
+    assert not labels & set(spelled)
+    assert all(info.cfg_pp == info.label.endswith("CFG++") for info in SAMPLERS)
 
 
 def test_no_label_ends_like_a_schedule():
@@ -43,6 +71,8 @@ def test_declared_parameters_are_exactly_what_the_function_takes(info):
     declared = set(info.params) | set(info.knobs) | {"noise_sampler"}
     if info.resamples:
         declared |= {"latent_attrs", "map_extra_args", "fallback", "host_state"}
+    if info.cfg_pp:
+        declared |= {"uncond"}
     assert set(signature) - set(common) == declared
     for name in info.knobs:
         assert signature[name].default == KNOBS_BY_NAME[name].default
@@ -50,7 +80,8 @@ def test_declared_parameters_are_exactly_what_the_function_takes(info):
 
 def test_knob_defaults_are_the_original_look():
     defaults = {knob.name: knob.default for knob in KNOBS}
-    assert defaults == {"dy_steps": (2, 3), "smea_steps": (0,), "smea_dy_steps": (1,), "smea_scale": 1.25}
+    assert defaults == {"dy_steps": (2, 3), "smea_steps": (0,), "smea_dy_steps": (1,), "smea_scale": 1.25,
+                        "s_dy_pow": -1.0}
     assert {knob.name for knob in KNOBS} == {name for info in SAMPLERS for name in info.knobs}
 
 

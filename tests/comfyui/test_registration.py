@@ -14,8 +14,8 @@ from tests.comfyui.support import NAMES
 
 
 def test_every_name_is_appended_to_the_live_lists_and_resolves_to_our_function(adapter, comfy):
-    assert comfy.samplers.KSAMPLER_NAMES[-5:] == NAMES
-    assert comfy.samplers.SAMPLER_NAMES[-5:] == NAMES
+    assert comfy.samplers.KSAMPLER_NAMES[-len(NAMES):] == NAMES
+    assert comfy.samplers.SAMPLER_NAMES[-len(NAMES):] == NAMES
     assert comfy.samplers.KSampler.SAMPLERS is comfy.samplers.SAMPLER_NAMES  # so KSampler's dropdown has them
     for info in SAMPLERS:
         sampler = comfy.samplers.sampler_object(info.comfy_name)  # as a prompt resolves the name
@@ -33,7 +33,7 @@ def test_setup_twice_adds_nothing_twice_and_logs_nothing(adapter, comfy, caplog)
     functions = [getattr(comfy.k_sampling, f"sample_{name}") for name in NAMES]
     with caplog.at_level(logging.INFO):
         adapter.setup()
-    assert [comfy.samplers.SAMPLER_NAMES.count(name) for name in NAMES] == [1] * 5
+    assert [comfy.samplers.SAMPLER_NAMES.count(name) for name in NAMES] == [1] * len(NAMES)
     assert [getattr(comfy.k_sampling, f"sample_{name}") for name in NAMES] == functions
     assert not caplog.records
 
@@ -54,10 +54,14 @@ def test_a_name_comfyui_or_another_pack_has_is_left_to_it_with_one_log_line(comf
 
 
 def test_the_node_lists_every_sampler_and_knob_with_tooltips(adapter):
-    inputs = adapter.SMEASampler.INPUT_TYPES()["required"]
+    spec = adapter.SMEASampler.INPUT_TYPES()
+    inputs = spec["required"]
     assert inputs["sampler_name"][0] == NAMES
     assert list(inputs) == ["sampler_name", "dy_steps", "smea_steps", "smea_dy_steps", "smea_scale", "s_noise", "eta"]
-    assert all(spec[1].get("tooltip") for spec in inputs.values())
+    # added later, so optional and last: saved workflows keep their widget values in place, saved prompts validate
+    assert list(spec["optional"]) == ["s_dy_pow"]
+    assert spec["optional"]["s_dy_pow"][1]["default"] == -1.0
+    assert all(options.get("tooltip") for _, options in [*inputs.values(), *spec["optional"].values()])
     assert inputs["dy_steps"] == ("STRING", {"default": "2,3", "tooltip": inputs["dy_steps"][1]["tooltip"]})
     assert inputs["smea_scale"][1]["default"] == 1.25 and inputs["smea_scale"][1]["step"] == 0.05
     assert adapter.SMEASampler.CATEGORY == "sampling/custom_sampling/samplers"
@@ -98,7 +102,7 @@ def test_the_root_init_registers_the_node_inside_comfyui(comfy):
     try:
         assert module.NODE_CLASS_MAPPINGS["SMEASampler"].__name__ == "SMEASampler"
         assert module.NODE_DISPLAY_NAME_MAPPINGS == {"SMEASampler": "SMEA sampler"}
-        assert comfy.samplers.SAMPLER_NAMES[-5:] == NAMES
+        assert comfy.samplers.SAMPLER_NAMES[-len(NAMES):] == NAMES
     finally:
         for name in [name for name in sys.modules if name.startswith("smea-samplers")]:
             del sys.modules[name]

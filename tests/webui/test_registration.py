@@ -8,9 +8,11 @@ import sys
 
 import pytest
 
-from smea_sampler import SAMPLERS
+from smea_sampler import KNOBS, SAMPLERS, SAMPLERS_BY_LABEL
 from tests import webui_double
 from tests.webui.support import LABELS, records, txt2img
+
+SPELLED = {other: info.label for info in SAMPLERS for other in info.other_labels}  # reForge's labels -> ours
 
 
 def ours(webui):
@@ -23,9 +25,20 @@ def test_every_sampler_is_listed_once_with_its_alias_after_the_built_ins(webui):
     assert webui.sd_samplers.visible_sampler_names() == names  # the txt2img, img2img and hires-fix dropdowns
     assert webui.sd_samplers.samplers is webui.sd_samplers.all_samplers  # set_samplers() ran
     for info in SAMPLERS:
-        assert webui.sd_samplers.all_samplers_map[info.label].aliases == [info.alias]
+        data = webui.sd_samplers.all_samplers_map[info.label]
+        assert data.aliases == [info.alias, *info.other_labels]
         assert webui.sd_samplers.samplers_map[info.label.lower()] == info.label
         assert webui.sd_samplers.samplers_map[info.alias.lower()] == info.label
+        # an infotext or API request that names it as reForge does finds ours, though the list shows it once
+        assert all(webui.sd_samplers.all_samplers_map[other] is data for other in info.other_labels)
+
+
+def test_other_spellings_survive_forge_rebuilding_its_map(make_webui):
+    webui = make_webui("forge")
+    webui.sd_samplers.add_sampler(webui.sd_samplers_common.SamplerData("Late", None, [], {}))  # another extension's
+    assert "Euler DY CFG++" not in webui.sd_samplers.all_samplers_map  # Forge's add_sampler rebuilt the map
+    webui.script_callbacks.app_started_callback(None, None)
+    assert webui.sd_samplers.all_samplers_map["Euler DY CFG++"] is webui.sd_samplers.all_samplers_map["Euler Dy CFG++"]
 
 
 def test_api_sampler_options_are_plain_strings_ints_or_bools(webui):
@@ -80,16 +93,19 @@ def test_the_webuis_own_copies_are_replaced_in_place_keeping_their_aliases_with_
     with caplog.at_level(logging.INFO):
         webui = make_webui("reforge")
     after = webui.sd_samplers.all_samplers
-    assert [data.name for data in after] == [name for name, _ in before]  # same labels, same places
+    # the same places, under our labels (reForge's "Euler DY CFG++" is our "Euler Dy CFG++"), then the rest of ours
+    replaced = [SPELLED.get(name, name) for name, _ in before]
+    assert [data.name for data in after] == replaced + [label for label in LABELS if label not in replaced]
     assert all(webui.sd_samplers.all_samplers_map[data.name] is data for data in after)
-    for (name, aliases), data in zip(before, after, strict=True):
-        if name in LABELS:
+    for (name, aliases), data in zip(before, after, strict=False):
+        if SPELLED.get(name, name) in LABELS:
             assert hasattr(data.constructor, "smea_sampler_label") and data.options["uses_ensd"]
             assert set(aliases) <= set(data.aliases)  # what named reForge's entry still finds ours
-            assert all(webui.sd_samplers.samplers_map[alias.lower()] == name for alias in data.aliases)
+            assert all(webui.sd_samplers.samplers_map[alias.lower()] == data.name for alias in data.aliases)
+            assert webui.sd_samplers.all_samplers_map[name] is data  # its infotexts select ours
     [line] = records(caplog, level=logging.INFO)
     message = line.getMessage()
-    assert all(repr(label) in message for label in LABELS)
+    assert all(repr(label) in message for label in LABELS if label in replaced)
     assert "modules.sd_samplers_kdiffusion" in message and "modules_forge.forge_alter_samplers" in message
     _, p = txt2img(webui, "Euler SMEA Dy", steps=4)
     assert (10, 10) in webui.shared.sd_model.calls  # ours ran: its SMEA sub-step
@@ -99,10 +115,18 @@ def test_the_webuis_own_copies_are_replaced_in_place_keeping_their_aliases_with_
 def test_a_setting_keeps_the_webuis_own_copies_with_one_log_line(make_webui, caplog):
     with caplog.at_level(logging.INFO):
         webui = make_webui("reforge", settings={KEEP: True})
-    assert not any(hasattr(data.constructor, "smea_sampler_label") for data in webui.sd_samplers.all_samplers)
+    kept = [data.name for data in webui.sd_samplers.all_samplers if not hasattr(data.constructor, "smea_sampler_label")]
+    assert sorted(name for name in kept if SPELLED.get(name, name) in LABELS) == sorted([*LABELS[:5], *SPELLED])
+    assert all(webui.sd_samplers.all_samplers_map[name].name == name for name in SPELLED)  # reForge's own
     [line] = records(caplog, level=logging.INFO)
     assert "keeping this WebUI's own" in line.getMessage()
-    assert [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")] == [KEEP]
+    # what reForge has no copy of is ours, with the settings of its knobs
+    added = [info for info in SAMPLERS if info.label not in kept and info.label not in SPELLED.values()]
+    assert [data.name for data in webui.sd_samplers.all_samplers if hasattr(data.constructor, "smea_sampler_label")
+            ] == [info.label for info in added]
+    knobs = {name for info in added for name in info.knobs}
+    assert {key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")} == {
+        KEEP, *(f"smea_sampler_{name}" for name in knobs)}
 
 
 def test_reload_ui_after_changing_the_setting_swaps_the_entries_back_and_forth_in_place(make_webui, caplog):
@@ -112,8 +136,11 @@ def test_reload_ui_after_changing_the_setting_swaps_the_entries_back_and_forth_i
     names = [data.name for data in webui.sd_samplers.all_samplers]
     webui.shared.opts.data[KEEP] = True
     webui_double.load_scripts(webui)  # Reload UI
-    assert webui.sd_samplers.all_samplers == builtins  # the very entries reForge made, in their places
+    # the very entries reForge made, in their places, then ours that it has no copy of
+    assert webui.sd_samplers.all_samplers[:len(builtins)] == builtins
     assert all(webui.sd_samplers.all_samplers_map[data.name] is data for data in builtins)
+    assert not any(hasattr(data.constructor, "smea_sampler_label") for data in builtins)
+    assert "Euler Dy CFG++" not in webui.sd_samplers.all_samplers_map  # ours, no longer listed, is not named
     webui.shared.opts.data[KEEP] = False
     caplog.clear()
     with caplog.at_level(logging.INFO):
@@ -138,7 +165,7 @@ def test_labels_another_extension_provides_are_left_to_it_with_one_log_line(make
         webui = make_webui(original=True)
     original = ["Euler Dy", "Euler SMEA Dy", "Euler Negative", "Euler Negative Dy"]
     names = [data.name for data in webui.sd_samplers.all_samplers]
-    assert names == ["Euler a", "Euler", *original, "Kohaku_LoNyu_Yog"]
+    assert names == ["Euler a", "Euler", *original, *LABELS[4:]]
     for label in original:
         assert webui.sd_samplers.all_samplers_map[label].constructor.__module__ == "smea.py"
     [line] = records(caplog, level=logging.INFO)
@@ -148,10 +175,14 @@ def test_labels_another_extension_provides_are_left_to_it_with_one_log_line(make
 
 
 def test_knobs_of_samplers_left_to_another_extension_get_no_settings(make_webui):
-    webui = make_webui(original=True)  # only Kohaku_LoNyu_Yog is ours there, and it has no knobs
-    assert [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")] == []
+    webui = make_webui(original=True)  # the original's four are its own, the rest ours
+    knobs = [knob for knob in KNOBS if any(knob.name in SAMPLERS_BY_LABEL[data.name].knobs for data in ours(webui)
+                                           if hasattr(data.constructor, "smea_sampler_label"))]
+    assert [key for key in webui.shared.opts.data_labels if key.startswith("smea_sampler_")] == [
+        f"smea_sampler_{knob.name}" for knob in knobs]
     webui.script_callbacks.before_ui_callback()
-    assert [option.label for option in webui.xyz_grid.axis_options] == ["Nothing", "Seed", "Sampler", "Sigma Churn"]
+    assert [option.label for option in webui.xyz_grid.axis_options] == ["Nothing", "Seed", "Sampler", "Sigma Churn",
+                                                                         *(f"[SMEA] {knob.label}" for knob in knobs)]
 
 
 def test_forge_registers_through_add_sampler(make_webui, monkeypatch):

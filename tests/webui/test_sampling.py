@@ -287,8 +287,12 @@ def test_interrupt_stops_sampling_and_the_webui_gets_a_full_size_latent(webui, l
         return apply_model(x, t, cond)
 
     monkeypatch.setattr(model, "apply_model", interrupt_during_the_fourth_call)
-    predictions = []  # every prediction the CFG denoiser made, as its live preview stores them
+    predictions = []  # every prediction the CFG denoiser made: its live previews and the guided ones it returned
     monkeypatch.setattr(webui.sd_samplers_common, "store_latent", predictions.append)
+    finish = webui.sd_samplers_cfg_denoiser.CFGDenoiser.finish
+    monkeypatch.setattr(webui.sd_samplers_cfg_denoiser.CFGDenoiser, "finish",
+                        lambda self, *args, **kwargs: predictions.append(finish(self, *args, **kwargs)) or
+                        predictions[-1])
     with caplog.at_level(logging.WARNING):
         result, p = txt2img(webui, label, steps=8)
     assert len(model.calls) == 4  # the next call raised InterruptedException before reaching the model

@@ -17,6 +17,7 @@ EXAMPLES = {
     "smea_steps": [("1", (1,)), ("0,2", (0, 2))],
     "smea_dy_steps": [("none", ()), ("1;3", (1, 3))],
     "smea_scale": [(1.5, 1.5), ("2", 2.0)],
+    "s_dy_pow": [("-1", -1.0), (0, 0.0), ("2.5", 2.5)],
 }
 
 
@@ -119,7 +120,7 @@ def test_settings_apply_refuses_a_bad_value_and_keeps_the_stored_one(webui, knob
 def test_each_knob_is_an_xyz_axis_as_soon_as_the_extension_loads(webui):
     # An API-only WebUI builds the plot's axis list for /sdapi/v1/script-info before its before_ui callbacks.
     axes = {option.label: option for option in webui.xyz_grid.axis_options}
-    assert [axes[f"[SMEA] {knob.label}"].type for knob in KNOBS] == [str, str, str, float]
+    assert [axes[f"[SMEA] {knob.label}"].type for knob in KNOBS] == [str, str, str, float, float]
     webui.script_callbacks.before_ui_callback()
     labels = [option.label for option in webui.xyz_grid.axis_options]
     assert len(labels) == len(set(labels))
@@ -132,7 +133,8 @@ def test_a_plot_script_that_loads_after_ours_gets_the_axes_before_the_ui(make_we
     xyz_grid = webui.script_loading.loaded_scripts[str(webui_double.XYZ)]
     assert "[SMEA] Dy steps" not in [option.label for option in xyz_grid.axis_options]
     webui.script_callbacks.before_ui_callback()
-    assert [option.label for option in xyz_grid.axis_options][-4:] == [f"[SMEA] {knob.label}" for knob in KNOBS]
+    assert [option.label for option in xyz_grid.axis_options][-len(KNOBS):] == [f"[SMEA] {knob.label}"
+                                                                                 for knob in KNOBS]
 
 
 def test_xyz_axis_overrides_each_cell_and_writes_only_its_own_infotext(webui):

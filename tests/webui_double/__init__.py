@@ -79,6 +79,8 @@ def install(flavor: str = "a1111", argv=()) -> SimpleNamespace:
     webui = SimpleNamespace(**{name: importlib.import_module(f"modules.{name}") for name in MODULES})
     webui.flavor, webui.saved_modules, webui.saved_path = flavor, saved, saved_path
     webui.xyz_grid = None
+    if flavor in ("forge", "reforge"):
+        use_forge_denoiser(webui, flavor)
     if flavor == "forge":
         webui.sd_samplers.add_sampler = webui.sd_samplers.forge_add_sampler
     elif flavor == "reforge":
@@ -86,6 +88,17 @@ def install(flavor: str = "a1111", argv=()) -> SimpleNamespace:
     elif flavor == "v1.5":
         webui.sd_samplers_common.SamplerData = namedtuple("SamplerData", ["name", "constructor", "aliases", "options"])
     return webui
+
+
+def use_forge_denoiser(webui, flavor):
+    """Forge's or reForge's CFG denoiser, and models that carry forge_objects (sd_samplers_cfg_denoiser's doc)."""
+    cfg = webui.sd_samplers_cfg_denoiser
+    base = cfg.ForgeCFGDenoiser if flavor == "forge" else cfg.ReforgeCFGDenoiser
+    kdiffusion = webui.sd_samplers_kdiffusion
+    kdiffusion.CFGDenoiserKDiffusion = type("CFGDenoiserKDiffusion", (base,),
+                                            {"inner_model": kdiffusion.CFGDenoiserKDiffusion.inner_model})
+    webui.sd_models.FORGE_OBJECTS = True
+    webui.shared.sd_model = webui.sd_models.ToyCheckpoint()
 
 
 def add_reforge_builtins(webui):

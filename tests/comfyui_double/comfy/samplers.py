@@ -8,7 +8,10 @@ callback getting (i, denoised, x, total_steps). The guider processes its conds o
 units, masks at the noise's size, the model's c_concat) and, per call, runs the CALC_COND_BATCH wrappers of the
 call's model_options around calc_cond_batch, which crops x to each cond's area, weighs it by the cond's mask
 and calls the model with the cond's model_conds: full-size conds meet a smaller x there and fail as in ComfyUI.
+The guider's call is sampling_function's: the CFG 1 shortcut and the post-CFG functions.
 """
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -141,9 +144,20 @@ class CFGGuider:
         self.cfg = cfg
 
     def __call__(self, x, timestep, model_options={}, seed=None):  # noqa: B006
-        cond, uncond = calc_cond_batch(self.inner_model, [self.conds["positive"], self.conds["negative"]], x,
-                                       timestep, model_options)
-        return uncond + (cond - uncond) * self.cfg
+        """sampling_function and cfg_function: at CFG 1 no uncond pass (its prediction: zeros) unless model_options
+        has disable_cfg1_optimization; then each sampler_post_cfg_function gets ComfyUI's args dict."""
+        negative = self.conds["negative"]
+        if math.isclose(self.cfg, 1.0) and not model_options.get("disable_cfg1_optimization", False):
+            negative = None
+        cond_pred, uncond_pred = calc_cond_batch(self.inner_model, [self.conds["positive"], negative], x, timestep,
+                                                 model_options)
+        denoised = uncond_pred + (cond_pred - uncond_pred) * self.cfg
+        for function in model_options.get("sampler_post_cfg_function", []):
+            denoised = function({"denoised": denoised, "cond": self.conds["positive"], "uncond": negative,
+                                 "cond_scale": self.cfg, "model": self.inner_model, "uncond_denoised": uncond_pred,
+                                 "cond_denoised": cond_pred, "sigma": timestep, "model_options": model_options,
+                                 "input": x})
+        return denoised
 
     def sample(self, noise, latent_image, sampler, sigmas, denoise_mask=None, callback=None, disable_pbar=True,
                seed=None):

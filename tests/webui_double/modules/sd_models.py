@@ -12,8 +12,14 @@ interfaces the WebUI 1.10 sampling path uses.
   prediction_type 'const'), reached through `create_denoiser`, which A1111 1.10's CFGDenoiserKDiffusion honours.
 """
 
+from types import SimpleNamespace
+
 import torch
 from k_diffusion.external import ForgeScheduleLinker
+
+# Forge and reForge: a loaded model carries forge_objects, whose unet (a UnetPatcher) has the model_options
+# their CFG denoisers read; install() sets this for those flavours.
+FORGE_OBJECTS = False
 
 
 class DiffusionWrapper:
@@ -35,6 +41,8 @@ class ToyCheckpoint:
         self.control = None
         self.control_hook = None
         self.calls = []  # the spatial size of every UNet call
+        if FORGE_OBJECTS:
+            self.forge_objects = SimpleNamespace(unet=SimpleNamespace(model_options={}))
 
     def apply_model(self, x, t, cond):
         self.calls.append(tuple(x.shape[-2:]))

@@ -21,6 +21,8 @@ opts = options.Options({
     "s_tmax": OptionInfo(0.0, "sigma tmax", infotext="Sigma tmax"),  # 0 = inf
     "s_noise": OptionInfo(1.0, "sigma noise", infotext="Sigma noise"),
     "s_min_uncond": OptionInfo(0.0, "Negative Guidance minimum sigma"),
+    "s_min_uncond_all": OptionInfo(False, "Negative Guidance minimum sigma all steps"),
+    "skip_early_cond": OptionInfo(0.0, "Ignore negative prompt during early sampling"),
     "eta_noise_seed_delta": OptionInfo(0, "Eta noise seed delta", infotext="ENSD"),
     "randn_source": OptionInfo("CPU", "Random number generator source.", infotext="RNG"),
     "img2img_fix_steps": OptionInfo(False, "With img2img, do exactly the amount of steps the slider specifies."),
