@@ -6,13 +6,26 @@ sharing nothing with smea_sampler.sampling but the noise stream.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import pytest
 import torch
 
-from smea_sampler.family_dpmpp import sample_dpmpp_2m_dy, sample_dpmpp_3m_dy, sample_dpmpp_3m_sde_dy
-from smea_sampler.family_euler import sample_euler_ancestral_dy
+from smea_sampler.family_dpmpp import (
+    sample_dpmpp_2m_dy,
+    sample_dpmpp_2m_dy_cfg_pp,
+    sample_dpmpp_3m_dy,
+    sample_dpmpp_3m_sde_dy,
+)
+from smea_sampler.family_euler import (
+    sample_euler_ancestral_dy,
+    sample_euler_ancestral_dy_cfg_pp,
+    sample_euler_dy_cfg_pp,
+    sample_euler_dy_negative_cfg_pp,
+    sample_euler_negative_cfg_pp,
+    sample_euler_smea_dy_cfg_pp,
+)
 from smea_sampler.sampling import churn_decay
 from tests.helpers import GaussianDenoiser, karras
 
@@ -185,3 +198,191 @@ def test_a_bad_s_dy_pow_is_a_clear_error_and_the_latent_is_left_alone(sampler):
         sampler(MODEL, x, karras(4), disable=True, s_dy_pow=float("nan"))
     out = sampler(MODEL, x, karras(4), disable=True)
     assert torch.equal(x, torch.ones(1, 4, 6, 5)) and out is not x
+
+
+# --- CFG++ (docs/family.md §1, §2): a guided model whose uncond prediction the host hands over ---------------
+
+
+class Guided:
+    """D = D_u + λ·(D_c − D_u) of two exact Gaussian denoisers; uncond() gives the last call's D_u, as a host does."""
+
+    def __init__(self, scale=1.5):
+        self.cond = GaussianDenoiser(mean=[0.3, -0.2, 0.1, 0.0], var=[0.5, 1.0, 1.5, 2.0])
+        self.uncond_model = GaussianDenoiser(mean=[-0.1, 0.2, 0.0, 0.3], var=[1.0, 0.8, 1.2, 1.5])
+        self.scale = scale
+        self.last = None
+        self.sizes = []
+
+    def __call__(self, x, sigma, **extra_args):
+        self.sizes.append(tuple(x.shape[-2:]))
+        self.last = self.uncond_model(x, sigma)
+        return self.last + self.scale * (self.cond(x, sigma) - self.last)
+
+    def uncond(self, x, sigma):
+        return self.last
+
+    def both(self, x, sigma_hat):
+        """(D, D_u) at one σ̂, for the oracles."""
+        sigma = torch.full((x.shape[0],), sigma_hat, dtype=x.dtype)
+        d_u = self.uncond_model(x, sigma)
+        return d_u + self.scale * (self.cond(x, sigma) - d_u), d_u
+
+
+def lattice(x):
+    return x[..., 1:2 * (x.shape[-2] // 2):2, 1:2 * (x.shape[-1] // 2):2]
+
+
+def oracle_euler_cfg_pp(model, x, sigmas, noise, churn, dy=(), smea=(), scale=1.25, flips=()):
+    """churn; D, D_u; x ← D + σᵢ₊₁·(x − D_u)/σ̂; then (σᵢ₊₁ > 0) Dy, SMEA, flip, each sub-step a CFG++ move."""
+    for i in range(len(sigmas) - 1):
+        x, sigma_hat = oracle_churn(x, sigmas, i, noise.pop(0), *churn)
+        big_d, d_u = model.both(x, sigma_hat)
+        nxt = float(sigmas[i + 1])
+        x = big_d + nxt * (x - d_u) / sigma_hat
+        if nxt == 0:
+            continue
+        if i in dy:
+            c = lattice(x)
+            c_d, c_u = model.both(c, sigma_hat)
+            x = x.clone()
+            x[..., 1:2 * (x.shape[-2] // 2):2, 1:2 * (x.shape[-1] // 2):2] = c_d + nxt * (c - c_u) / sigma_hat
+        if i in smea:
+            up = torch.nn.functional.interpolate(x, scale_factor=scale, mode="nearest-exact")
+            u_d, u_u = model.both(up, sigma_hat)
+            x = torch.nn.functional.interpolate(u_d + nxt * (up - u_u) / sigma_hat, size=x.shape[-2:],
+                                                mode="nearest-exact")
+        if i in flips:
+            x = -x
+    return x
+
+
+def oracle_euler_a_dy_cfg_pp(model, x, sigmas, noise, eta, churn):
+    for i in range(len(sigmas) - 1):
+        x, sigma_hat = oracle_churn(x, sigmas, i, noise.pop(0), *churn)
+        big_d, d_u = model.both(x, sigma_hat)
+        nxt = float(sigmas[i + 1])
+        up = min(nxt, eta * math.sqrt(nxt**2 * (sigma_hat**2 - nxt**2) / sigma_hat**2))
+        x = big_d + math.sqrt(nxt**2 - up**2) * (x - d_u) / sigma_hat
+        if nxt > 0:
+            x = x + churn[3] * up * noise.pop(0)
+    return x
+
+
+def oracle_dpmpp_2m_dy_cfg_pp(model, x, sigmas, noise, churn):
+    previous = None  # (D_u, h) of the step before
+    for i in range(len(sigmas) - 1):
+        x, sigma_hat = oracle_churn(x, sigmas, i, noise.pop(0), *churn)
+        big_d, d_u = model.both(x, sigma_hat)
+        nxt = float(sigmas[i + 1])
+        if nxt == 0:
+            x = big_d
+            continue
+        h = math.log(sigma_hat / nxt)
+        x = big_d + math.exp(-h) * (x - d_u)
+        if previous is not None:
+            r = previous[1] / h
+            x = x + (1 - math.exp(-h)) / (2 * r) * (big_d - previous[0])
+        previous = (d_u, h)
+    return x
+
+
+def run_guided(sampler, oracle, steps, churn, seed=3, scale=1.5, **params):
+    model, oracle_model = Guided(scale), Guided(scale)
+    x = torch.randn(2, 4, 6, 5, generator=torch.Generator().manual_seed(seed)) * 14.6
+    sigmas = karras(steps)
+    draw, drawn = noise_stream(seed)
+    s_churn, s_tmin, s_tmax, s_noise, s_dy_pow = churn
+    ours = sampler(model, x, sigmas, disable=True, noise_sampler=draw, s_churn=s_churn, s_tmin=s_tmin, s_tmax=s_tmax,
+                   s_noise=s_noise, s_dy_pow=s_dy_pow, uncond=model.uncond, **params)
+    replay = [noise.double() for noise in drawn]
+    expected = oracle(oracle_model, x.double(), sigmas.double(), replay, churn)
+    assert not replay
+    return ours, expected, model
+
+
+EULER_CFG_PP = {
+    "Euler Dy CFG++": (sample_euler_dy_cfg_pp, {}, dict(dy=(2, 3))),
+    "Euler SMEA Dy CFG++": (sample_euler_smea_dy_cfg_pp, {}, dict(dy=(1,), smea=(0,))),
+    "Euler SMEA Dy CFG++ knobs": (sample_euler_smea_dy_cfg_pp, dict(smea_steps=(1, 2), smea_dy_steps=(2,),
+                                                                    smea_scale=1.5),
+                                  dict(dy=(2,), smea=(1, 2), scale=1.5)),
+    "Euler Negative CFG++": (sample_euler_negative_cfg_pp, {}, dict(flips=(2, 3))),
+    "Euler Negative Dy CFG++": (sample_euler_dy_negative_cfg_pp, dict(dy_steps=(1, 3)), dict(dy=(1, 3),
+                                                                                             flips=(2, 3))),
+}
+
+
+@pytest.mark.parametrize("churn", CHURNS.values(), ids=CHURNS.keys())
+@pytest.mark.parametrize("steps", [1, 2, 4, 8])
+@pytest.mark.parametrize("case", EULER_CFG_PP.values(), ids=EULER_CFG_PP.keys())
+def test_the_euler_cfg_pp_samplers_are_their_definition(case, steps, churn):
+    sampler, params, shape = case
+    ours, expected, model = run_guided(sampler, lambda m, x, s, n, c: oracle_euler_cfg_pp(m, x, s, n, c, **shape),
+                                       steps, churn, **params)
+    torch.testing.assert_close(ours.double(), expected, rtol=1e-4, atol=1e-4)
+    # each sub-step is its own model call on its own latent, so it has its own D_u
+    substeps = sum(1 for i in (*shape.get("dy", ()), *shape.get("smea", ())) if i < steps - 1)
+    assert len(model.sizes) == steps + substeps
+
+
+@pytest.mark.parametrize("churn", CHURNS.values(), ids=CHURNS.keys())
+@pytest.mark.parametrize("steps", [1, 2, 3, 8])
+@pytest.mark.parametrize("eta", [1.0, 0.5])
+def test_euler_a_dy_cfg_pp_is_its_definition(steps, churn, eta):
+    ours, expected, _ = run_guided(sample_euler_ancestral_dy_cfg_pp,
+                                   lambda m, x, s, n, c: oracle_euler_a_dy_cfg_pp(m, x, s, n, eta, c), steps, churn,
+                                   eta=eta)
+    torch.testing.assert_close(ours.double(), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("churn", CHURNS.values(), ids=CHURNS.keys())
+@pytest.mark.parametrize("steps", [1, 2, 3, 8])
+def test_dpmpp_2m_dy_cfg_pp_is_its_definition(steps, churn):
+    ours, expected, _ = run_guided(sample_dpmpp_2m_dy_cfg_pp, oracle_dpmpp_2m_dy_cfg_pp, steps, churn)
+    torch.testing.assert_close(ours.double(), expected, rtol=1e-4, atol=1e-4)
+
+
+CFG_PP = [sample_euler_dy_cfg_pp, sample_euler_smea_dy_cfg_pp, sample_euler_negative_cfg_pp,
+          sample_euler_dy_negative_cfg_pp, sample_euler_ancestral_dy_cfg_pp, sample_dpmpp_2m_dy_cfg_pp]
+PLAIN_STEP = {sample_euler_ancestral_dy_cfg_pp: sample_euler_ancestral_dy}
+
+
+@pytest.mark.parametrize("sampler", CFG_PP, ids=lambda f: f.__name__)
+def test_the_unconditional_prediction_changes_the_result(sampler):
+    x = torch.randn(1, 4, 6, 5, generator=torch.Generator().manual_seed(0)) * 14.6
+    given, none = Guided(), Guided()
+    with_uncond = sampler(given, x, karras(6), disable=True, noise_sampler=noise_stream(1)[0], uncond=given.uncond)
+    without = sampler(none, x, karras(6), disable=True, noise_sampler=noise_stream(1)[0], uncond=lambda x, s: None)
+    assert (with_uncond - without).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize("sampler", CFG_PP, ids=lambda f: f.__name__)
+def test_without_an_unconditional_prediction_a_step_is_the_plain_one_said_once(sampler, caplog):
+    """The host has none (it skipped the uncond; an old WebUI): D_u = D on that call, never 0, logged once."""
+    model = Guided()
+    x = torch.randn(1, 4, 6, 5, generator=torch.Generator().manual_seed(0)) * 14.6
+    draws = [noise_stream(1)[0] for _ in range(2)]
+    with caplog.at_level(logging.WARNING, logger="smea_sampler"):
+        missing = sampler(model, x, karras(6), disable=True, noise_sampler=draws[0], uncond=lambda x, sigma: None)
+    [line] = [r for r in caplog.records if r.name == "smea_sampler"]
+    assert sampler.__name__ in line.getMessage() and "plain" in line.getMessage()
+    # the same as a host whose uncond prediction is the guided one itself
+    guided = Guided()
+    same = sampler(lambda x, sigma: guided(x, sigma), x, karras(6), disable=True, noise_sampler=draws[1],
+                   uncond=lambda x, sigma: None)
+    torch.testing.assert_close(missing, same, rtol=0, atol=0)
+    if sampler in PLAIN_STEP:  # Euler a Dy CFG++ with D_u = D is Euler a Dy
+        plain = PLAIN_STEP[sampler](Guided(), x, karras(6), disable=True, noise_sampler=noise_stream(1)[0])
+        torch.testing.assert_close(missing, plain, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("sampler", CFG_PP, ids=lambda f: f.__name__)
+def test_an_unconditional_prediction_of_another_shape_is_not_used(sampler, caplog):
+    model = Guided()
+    x = torch.randn(1, 4, 6, 5, generator=torch.Generator().manual_seed(0)) * 14.6
+    with caplog.at_level(logging.WARNING, logger="smea_sampler"):
+        out = sampler(model, x, karras(4), disable=True, noise_sampler=noise_stream(1)[0],
+                      uncond=lambda x, sigma: torch.zeros(1, 4, 3, 3))
+    assert torch.isfinite(out).all()
+    [line] = [r for r in caplog.records if r.name == "smea_sampler"]
+    assert "(1, 4, 3, 3)" in line.getMessage()

@@ -23,10 +23,10 @@ def latent(batch=1, seed=5):
     return torch.randn(batch, 4, H, W, generator=torch.Generator().manual_seed(seed))
 
 
-def run(comfy, sampler, model=None, seed=1, steps=8, positive=None, negative=None, image=None, **kwargs):
+def run(comfy, sampler, model=None, seed=1, steps=8, positive=None, negative=None, image=None, cfg=5.0, **kwargs):
     """A KSampler / SamplerCustom run: sampler is a KSampler name or a SAMPLER."""
     model = model or comfy.model_base.BaseModel()
     positive = positive or cond(comfy)
     negative = negative or cond(comfy, "")
     image = torch.zeros(1, 4, H, W) if image is None else image
-    return comfy.sample.common_ksampler(model, seed, steps, 5.0, sampler, positive, negative, image, **kwargs)
+    return comfy.sample.common_ksampler(model, seed, steps, cfg, sampler, positive, negative, image, **kwargs)

@@ -8,6 +8,7 @@ import logging
 import pytest
 import torch
 
+from smea_sampler import SAMPLERS
 from tests.comfyui.support import NAMES, RESAMPLING, SUB_STEP_SIZES, H, W, cond, latent, run
 
 
@@ -211,3 +212,31 @@ def test_img2img_at_denoise_0_6_runs_the_tail_of_the_schedule(adapter, comfy):
     model, image = comfy.model_base.BaseModel(), latent(seed=2)
     out = run(comfy, "euler_smea_dy", model=model, image=image, denoise=0.6, steps=6)
     assert torch.isfinite(out).all() and len([c for c in model.calls if c == (H, W)]) == 6 * 2  # cond and uncond
+
+
+# --- CFG++ (docs/family.md §6) ---------------------------------------------------------------------------------
+
+CFG_PP = [info.comfy_name for info in SAMPLERS if info.cfg_pp]
+
+
+@pytest.mark.parametrize("name", CFG_PP)
+def test_cfg_pp_runs_the_uncond_pass_at_cfg_1_and_leaves_the_guiders_options_alone(adapter, comfy, name, caplog,
+                                                                                   monkeypatch):
+    base, ours = comfy.model_base.BaseModel(), comfy.model_base.BaseModel()
+    run(comfy, name.removesuffix("_cfg_pp"), model=base, cfg=1.0, steps=6)  # ComfyUI's CFG 1 shortcut: cond only
+    guiders = []
+    sample = comfy.samplers.CFGGuider.sample
+    monkeypatch.setattr(comfy.samplers.CFGGuider, "sample",
+                        lambda self, *args, **kwargs: guiders.append(self) or sample(self, *args, **kwargs))
+    with caplog.at_level(logging.WARNING):
+        out = run(comfy, name, model=ours, cfg=1.0, steps=6)
+    assert len(ours.calls) == 2 * len(base.calls)  # the same calls, each with its uncond pass
+    assert guiders[0].model_options == {"transformer_options": {}}
+    assert torch.isfinite(out).all() and not caplog.records
+
+
+@pytest.mark.parametrize("name", CFG_PP)
+def test_cfg_pp_uses_the_unconditional_prediction(adapter, comfy, name, monkeypatch):
+    given = run(comfy, name, cfg=1.5, steps=6)
+    monkeypatch.setattr(adapter, "with_uncond", lambda extra_args: (extra_args, None))
+    assert (given - run(comfy, name, cfg=1.5, steps=6)).abs().max() > 1e-3

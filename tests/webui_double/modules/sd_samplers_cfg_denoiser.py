@@ -107,7 +107,7 @@ class CFGDenoiser(torch.nn.Module):
         first_conds = torch.cat([x_out[conds[0][0]:conds[0][0] + 1] for conds in conds_list])
         if skip_uncond:  # the cond prediction where the uncond one should be
             x_out = torch.cat([x_out, first_conds])
-        if self.need_last_noise_uncond:
+        if getattr(self, "need_last_noise_uncond", False):  # (the attribute came with 1.10)
             self.last_noise_uncond = torch.clone(x_out[-len(conds_list):])
         denoised = self.combine(x_out, conds_list, x_out[-len(conds_list):], 1.0 if skip_uncond else cond_scale)
         return self.finish(denoised, last_latent=first_conds)
