@@ -114,6 +114,8 @@ class Row:
     call_time_ratio: float | None = None  # B/A from the median seconds of a call at each size
     memory_ratio: float | None = None
     memory_mib: float | None = None
+    base: str | None = None             # the sampler it is built on, where it is measured too
+    base_ratio: float | None = None     # wall time over the base's (medians of their pairs)
 
     @property
     def area_ratio(self) -> float:
@@ -148,19 +150,40 @@ def add_call_times(rows: Sequence[Row], seconds: dict[tuple[int, int], float]) -
         row.call_time_ratio = own / baseline
 
 
+def base_of(label: str) -> str:
+    """The sampler a family member is built on (docs/family.md §2): a CFG++ one's plain version; Euler a for
+    Euler a Dy. The DPM++ Dy samplers' bases (k-diffusion's DPM++) are the WebUI's, not measured here."""
+    if label.endswith(" CFG++"):
+        return label.removesuffix(" CFG++")
+    return EULER_A.label if label == "Euler a Dy" else ""
+
+
+def add_base_ratios(rows: Sequence[Row]) -> None:
+    """Each family row's wall time against its base's, where the base was measured in the same run."""
+    by_label = {row.label: row for row in rows}
+    for row in rows:
+        base = base_of(row.label)
+        if base == EULER_A.label:
+            row.base, row.base_ratio = base, row.ratio
+        elif base in by_label:
+            row.base, row.base_ratio = base, row.seconds / by_label[base].seconds
+
+
 def format_table(rows: Sequence[Row]) -> str:
     """The results as a Markdown table."""
     head = ("| sampler | steps | model calls (Euler a) | area-weighted calls | area limit | call-time limit | "
-            "wall ratio vs Euler a (min–max) | model-time ratio | own overhead (Euler a) | peak memory vs Euler a |")
+            "wall ratio vs Euler a (min–max) | model-time ratio | own overhead (Euler a) | peak memory vs Euler a | "
+            "wall ratio vs its base |")
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for row in rows:
         call_time = "–" if row.call_time_ratio is None else f"{row.call_time_ratio:.3f}×"
         memory = "–" if row.memory_ratio is None else f"{row.memory_ratio:.2f}× ({row.memory_mib:+.0f} MiB)"
         spread = f"{min(row.ratios):.3f}–{max(row.ratios):.3f}"
+        base = "–" if row.base_ratio is None else f"{row.base_ratio:.3f}× ({row.base})"
         lines.append(
             f"| {row.label} | {row.steps} | {row.calls} ({row.baseline_calls}) | {row.area:.2f} | "
             f"{row.area_ratio:.3f}× | {call_time} | **{row.ratio:.3f}×** ({spread}) | {row.model_ratio:.3f}× | "
-            f"{100 * row.overhead:.2f}% ({100 * row.baseline_overhead:.2f}%) | {memory} |"
+            f"{100 * row.overhead:.2f}% ({100 * row.baseline_overhead:.2f}%) | {memory} | {base} |"
         )
     return "\n".join(lines)
 
@@ -445,6 +468,7 @@ def benchmark(args: argparse.Namespace) -> dict:
         add_memory(rows, memory)
     seconds = seconds_by_size(runs)
     add_call_times(rows, seconds)
+    add_base_ratios(rows)
     return {"machine": machine(setup.device, setup.dtype), "config": config_of(args, setup),
             "call_seconds": {"x".join(map(str, size)): value for size, value in seconds.items()},
             "memory": memory, "rows": rows}
@@ -476,7 +500,9 @@ def report(result: dict) -> str:
         "it differs from the area limit as far as a call's cost is not linear in its area. "
         "wall ratio: median over pairs of whole-run times. model-time ratio: time inside the model, sampler over "
         "Euler a; the wall ratio minus it is the samplers' own overhead. "
-        "own overhead: the share of the run outside model calls.",
+        "own overhead: the share of the run outside model calls. "
+        "vs its base: wall time over that of the sampler it is built on (a CFG++ one's plain version, Euler a for "
+        "Euler a Dy), medians of their own runs; a CFG++ sampler makes its base's model calls.",
         format_machine(result["machine"]),
     ])
 

@@ -17,6 +17,7 @@ from smea_sampler.bench import (
     ModelCalls,
     Row,
     Run,
+    add_base_ratios,
     add_call_times,
     add_memory,
     alternate,
@@ -132,8 +133,8 @@ def test_the_table_is_markdown_with_the_limit_beside_the_measured_ratio():
     assert len({line.count("|") for line in lines}) == 1
     assert set(lines[1]) == {"|", "-"}
     assert lines[2] == ("| Euler Dy | 20 | 22 (20) | 20.50 | 1.025× | 1.050× | **1.020×** (1.010–1.030) | 1.019× | "
-                        "0.12% (0.11%) | – |")
-    assert lines[3].endswith("| 1.00× (+0 MiB) |")
+                        "0.12% (0.11%) | – | – |")
+    assert lines[3].endswith("| 1.00× (+0 MiB) | – |")
 
 
 def test_memory_is_relative_to_euler_a_and_skipped_where_a_probe_failed():
@@ -229,3 +230,12 @@ def test_unet_configs_are_sd1_layouts():
         unet_config(40)
     assert {key: value for key, value in full.items() if key not in ("block_out_channels", "attention_head_dim")} == {
         key: value for key, value in small.items() if key not in ("block_out_channels", "attention_head_dim")}
+
+
+def test_a_family_row_is_also_compared_with_its_base():
+    rows = [row(), row(label="Euler Dy CFG++", seconds=22.66), row(label="Euler a Dy", ratios=[0.99, 1.0, 1.01]),
+            row(label="DPM++ 3M Dy")]
+    add_base_ratios(rows)
+    assert [(r.base, r.base_ratio) for r in rows] == [(None, None), ("Euler Dy", pytest.approx(1.1)),
+                                                      ("Euler a", 1.0), (None, None)]
+    assert format_table(rows).splitlines()[3].endswith("| 1.100× (Euler Dy) |")

@@ -28,7 +28,11 @@ from smea_sampler import SAMPLERS
 
 URL = os.environ.get("SMEA_COMFYUI_URL", "").rstrip("/")
 pytestmark = pytest.mark.skipif(not URL, reason="set SMEA_COMFYUI_URL to a running ComfyUI with this custom node")
-NAMES = [info.comfy_name for info in SAMPLERS]
+# SMEA_E2E_SAMPLERS (a comma list of labels or ComfyUI names) runs the per-sampler cases for those only.
+CHOSEN = {name.strip() for name in os.environ.get("SMEA_E2E_SAMPLERS", "").split(",") if name.strip()}
+NAMES = [info.comfy_name for info in SAMPLERS if not CHOSEN or CHOSEN & {info.label, info.comfy_name}]
+CFG_PP = {info.comfy_name for info in SAMPLERS if info.cfg_pp}
+CFG_PP_SCALE = 1.5  # what CFG++ samplers are used at (README: CFG 1–2)
 SIZE, TIMEOUT = 64, 900
 FALLBACK_LINE = "sub-step at latent size"
 
@@ -86,24 +90,25 @@ class Graph:
         return node
 
 
-def sampled(graph, via, name, model, positive, negative, latent, seed, steps, denoise=1.0):
+def sampled(graph, via, name, model, positive, negative, latent, seed, steps, denoise=1.0, cfg=None):
     """A sampling node for name, KSampler or SamplerCustom with our node and BasicScheduler; its output link.
-    positive, negative and latent are links [node, output]."""
+    positive, negative and latent are links [node, output]; cfg is 5, or 1.5 for a CFG++ sampler, unless given."""
+    cfg = cfg if cfg is not None else CFG_PP_SCALE if name in CFG_PP else 5.0
     if via == "ksampler":
-        node = graph.add("KSampler", model=[model, 0], seed=seed, steps=steps, cfg=5.0, sampler_name=name,
+        node = graph.add("KSampler", model=[model, 0], seed=seed, steps=steps, cfg=cfg, sampler_name=name,
                          scheduler="karras", positive=positive, negative=negative, latent_image=latent,
                          denoise=denoise)
         return [node, 0]
     sampler = graph.add("SMEASampler", sampler_name=name, dy_steps="2,3", smea_steps="0", smea_dy_steps="1",
-                        smea_scale=1.25, s_noise=1.0, eta=1.0)
+                        smea_scale=1.25, s_noise=1.0, eta=1.0, s_dy_pow=-1.0)
     sigmas = graph.add("BasicScheduler", model=[model, 0], scheduler="karras", steps=steps, denoise=denoise)
-    node = graph.add("SamplerCustom", model=[model, 0], add_noise=True, noise_seed=seed, cfg=5.0,
+    node = graph.add("SamplerCustom", model=[model, 0], add_noise=True, noise_seed=seed, cfg=cfg,
                      positive=positive, negative=negative, sampler=[sampler, 0], sigmas=[sigmas, 0],
                      latent_image=latent)
     return [node, 0]
 
 
-def build(case, via, name, checkpoints, seed=1234, steps=6, width=SIZE, height=SIZE):
+def build(case, via, name, checkpoints, seed=1234, steps=6, width=SIZE, height=SIZE, cfg=None):
     """The graph of one case: txt2img, img2img (denoise 0.6), inpaint (SetLatentNoiseMask), vae_encode_for_inpaint,
     area_and_mask_conds, controlnet and controlnet_img2img (ControlNetApplyAdvanced, a white square on black as
     its hint), or with the inpainting checkpoint txt2img_inpaint_model and inpaint_model
@@ -114,7 +119,7 @@ def build(case, via, name, checkpoints, seed=1234, steps=6, width=SIZE, height=S
     positive = [graph.add("CLIPTextEncode", text="a red cube on a table", clip=[loader, 1]), 0]
     negative = [graph.add("CLIPTextEncode", text="blurry", clip=[loader, 1]), 0]
     empty = [graph.add("EmptyLatentImage", width=width, height=height, batch_size=1), 0]
-    kwargs = dict(seed=seed, steps=steps)
+    kwargs = dict(seed=seed, steps=steps, cfg=cfg)
     if case.startswith("controlnet"):
         square = graph.add("SolidMask", value=1.0, width=width // 2, height=height // 2)
         black = graph.add("SolidMask", value=0.0, width=width, height=height)
@@ -226,3 +231,22 @@ def test_controlnet_changes_the_image_in_txt2img_and_img2img(checkpoints, name, 
     # pixels, not files: each PNG embeds its own graph
     assert image.open(io.BytesIO(controlled)).tobytes() != image.open(io.BytesIO(plain)).tobytes()
     assert run(build("controlnet_img2img", via, name, checkpoints))
+
+
+@pytest.mark.parametrize("via", VIAS)
+@pytest.mark.parametrize("name", [name for name in NAMES if name in CFG_PP])
+def test_cfg_pp_at_cfg_1_and_1_5_uses_the_unconditional_prediction(checkpoints, name, via):
+    """At CFG 1 ComfyUI would skip the uncond pass; a CFG++ step needs it (README)."""
+    mark = max((entry["t"] for entry in log_entries()), default="")
+    one = run(build("txt2img", via, name, checkpoints, cfg=1.0))
+    one_and_a_half = run(build("txt2img", via, name, checkpoints, cfg=1.5))  # evicts the cached result
+    again = run(build("txt2img", via, name, checkpoints, cfg=1.0))  # so this one really samples again
+    assert "gave no unconditional prediction" not in "".join(line["m"] for line in log_entries() if line["t"] > mark)
+    assert one == again  # the same graph, the same file
+    assert pixels(one[0]) != pixels(one_and_a_half[0])  # the files differ anyway: they embed their graphs
+
+
+def pixels(png: bytes) -> bytes:
+    from PIL import Image
+
+    return Image.open(io.BytesIO(png)).convert("RGB").tobytes()

@@ -42,7 +42,12 @@ SETTINGS = json.loads(os.environ.get("SMEA_WEBUI_SETTINGS") or "{}")
 pytestmark = pytest.mark.skipif(not URL, reason="set SMEA_WEBUI_URL to a running WebUI with this extension")
 Image = pytest.importorskip("PIL.Image") if URL else None
 
-LABELS = [info.label for info in SAMPLERS]
+# SMEA_E2E_SAMPLERS (a comma list of labels) runs the per-sampler cases for those only: the whole list is long
+# on a CPU-only WebUI.
+CHOSEN = {label.strip() for label in os.environ.get("SMEA_E2E_SAMPLERS", "").split(",") if label.strip()}
+LABELS = [info.label for info in SAMPLERS if not CHOSEN or info.label in CHOSEN]
+CFG_PP = [info.label for info in SAMPLERS if info.cfg_pp and info.label in LABELS]
+CFG_PP_SCALE = 1.5  # what CFG++ samplers are used at (README: CFG 1–2)
 SIZE, TIMEOUT, SEED = 64, 900, 1234
 BASE = {"prompt": "a red cube on a table", "negative_prompt": "blurry", "seed": SEED, "steps": 6, "width": SIZE,
         "height": SIZE, "cfg_scale": 5, "batch_size": 1, "n_iter": 1,
@@ -113,12 +118,17 @@ def with_base(fields):
     return {**BASE, **fields, **({"override_settings": overrides} if overrides else {})}
 
 
+def scale_for(label):
+    return {"cfg_scale": CFG_PP_SCALE} if label in CFG_PP else {}
+
+
 def txt2img(label, **fields):
-    return generate("/sdapi/v1/txt2img", with_base({"sampler_name": label, **fields}), label)
+    return generate("/sdapi/v1/txt2img", with_base({"sampler_name": label, **scale_for(label), **fields}), label)
 
 
 def img2img(label, init_image, mask=False, **fields):
-    payload = with_base({"sampler_name": label, "init_images": [init_image], "denoising_strength": 0.6, **fields})
+    payload = with_base({"sampler_name": label, "init_images": [init_image], "denoising_strength": 0.6,
+                         **scale_for(label), **fields})
     if mask:
         payload.update(mask=png_mask(), mask_blur=payload.get("mask_blur", 0), inpainting_fill=1,
                        inpaint_full_res=payload.get("inpaint_full_res", False))
@@ -378,3 +388,53 @@ def test_controlnet_with_hires_fix_and_with_img2img(label, control_unit, init_im
                         alwayson_scripts=control_unit)
     assert Image.open(io.BytesIO(base64.b64decode(result["images"][0]))).size == (SIZE * 3 // 2, SIZE * 3 // 2)
     img2img(label, init_image, alwayson_scripts=control_unit)
+
+
+# --- the family (docs/family.md) ---------------------------------------------------------------------------------
+
+NO_UNCOND = "gave no unconditional prediction"  # the core's line where a host has no D_u (sampling.Unconditional)
+# reForge's built-in labels, as its infotexts spell them (modules_forge/forge_alter_samplers.py)
+REFORGE_SPELLINGS = [(other, info.label) for info in SAMPLERS for other in info.other_labels if info.label in LABELS]
+
+
+def new_log_text(start):
+    if not LOG:
+        return ""
+    with open(LOG, encoding="utf-8", errors="replace") as log:
+        log.seek(start)
+        return log.read()
+
+
+@pytest.mark.parametrize("label", CFG_PP)
+def test_cfg_pp_at_cfg_1_and_1_5_uses_the_unconditional_prediction(label):
+    """At CFG 1 the WebUI would skip the uncond pass; a CFG++ step needs it (README). No step may go without."""
+    start = log_size()
+    one, _ = txt2img(label, cfg_scale=1.0)
+    again, _ = txt2img(label, cfg_scale=1.0)
+    one_and_a_half, _ = txt2img(label, cfg_scale=1.5)
+    assert NO_UNCOND not in new_log_text(start)
+    assert pixels(one["images"][0]) == pixels(again["images"][0])
+    assert pixels(one["images"][0]) != pixels(one_and_a_half["images"][0])
+
+
+@pytest.mark.parametrize(("spelled", "label"), REFORGE_SPELLINGS)
+def test_an_infotext_written_by_reforges_own_sampler_selects_ours(spelled, label, samplers):
+    """PNG Info on an image reForge made with its built-in, then its parameters sent to txt2img (as the API or
+    the UI's "Send to txt2img" does): our sampler runs, under our label."""
+    from PIL import PngImagePlugin
+
+    text = f"a red cube on a table\nNegative prompt: blurry\nSteps: 6, Sampler: {spelled}, Schedule type: Karras, " \
+           f"CFG scale: 1.5, Seed: {SEED}, Size: {SIZE}x{SIZE}"
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", text)
+    buffer = io.BytesIO()
+    Image.new("RGB", (SIZE, SIZE)).save(buffer, format="PNG", pnginfo=info)
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    read = post("/sdapi/v1/png-info", {"image": "data:image/png;base64," + encoded})
+    if "parameters" not in read:
+        pytest.skip("this WebUI (1.6) gives PNG Info's text only, unparsed")
+    sampler = read["parameters"]["Sampler"]
+    assert sampler in (spelled, label)
+    _, generated = generate("/sdapi/v1/txt2img", with_base({"sampler_name": sampler, "cfg_scale": 1.5}))
+    assert generated["sampler_name"] == label
+    assert samplers[label]["options"].get("uses_ensd")
