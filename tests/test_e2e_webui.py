@@ -58,7 +58,7 @@ FALLBACK = "sub-step at latent size"  # the core's fallback log line (substeps.p
 # the batch (the original's global generator) changes pixels by up to 255.
 BATCH_ROUNDING = 2
 # A knob value that differs from its default, per knob, as the X/Y/Z plot and PNG Info take it.
-OTHER_VALUE = {"dy_steps": "3", "smea_steps": "none", "smea_dy_steps": "1;2", "smea_scale": "1.5"}
+OTHER_VALUE = {"dy_steps": "3", "smea_steps": "none", "smea_dy_steps": "1;2", "smea_scale": "1.5", "s_dy_pow": "2"}
 
 
 def post(path, payload=None):
