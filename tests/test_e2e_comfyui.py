@@ -178,7 +178,8 @@ def test_object_info_lists_every_name_and_the_node():
     assert all(name in select for name in NAMES)
     node = call("/object_info/SMEASampler")["SMEASampler"]
     assert node["display_name"] == "SMEA sampler" and node["output"] == ["SAMPLER"]
-    assert node["input"]["required"]["sampler_name"][0] == NAMES
+    assert node["input"]["required"]["sampler_name"][0] == [info.comfy_name for info in SAMPLERS]
+    assert list(node["input"]["optional"]) == ["s_dy_pow"]  # after the others: saved workflows keep their values
 
 
 VIAS = ["ksampler", "node"]
