@@ -163,3 +163,15 @@ def test_importing_the_package_and_its_adapters_imports_no_host():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("text", "value"), [("-1", -1.0), ("0", 0.0), (" 2.5 ", 2.5), (16, 16.0)])
+def test_dynamic_power_reads_numbers_within_its_bounds(text, value):
+    assert KNOBS_BY_NAME["s_dy_pow"].parse(text) == value
+
+
+@pytest.mark.parametrize("text", ["-1.5", "16.5", "nan", "inf", "abc", "x" * 100_000])
+def test_dynamic_power_refuses_the_rest_in_a_short_message(text):
+    with pytest.raises(ValueError, match="s_dy_pow must be between -1 and 16|expected a number") as refused:
+        KNOBS_BY_NAME["s_dy_pow"].parse(text)
+    assert len(str(refused.value)) < 120
