@@ -172,6 +172,6 @@ def test_dynamic_power_reads_numbers_within_its_bounds(text, value):
 
 @pytest.mark.parametrize("text", ["-1.5", "16.5", "nan", "inf", "abc", "x" * 100_000])
 def test_dynamic_power_refuses_the_rest_in_a_short_message(text):
-    with pytest.raises(ValueError, match="s_dy_pow must be between -1 and 16|expected a number") as refused:
+    with pytest.raises(ValueError, match=r"s_dy_pow must be between -1 and 16|expected a number") as refused:
         KNOBS_BY_NAME["s_dy_pow"].parse(text)
     assert len(str(refused.value)) < 120
