@@ -14,6 +14,7 @@ import contextvars
 import importlib
 import inspect
 import logging
+import sys
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -527,9 +528,12 @@ def log_plan(result: Plan) -> None:
         return ", ".join(f"{info.label!r} (from {provider(data)})" for info, data in pairs)
 
     if result.replaced:
-        logger.warning("smea-samplers: this WebUI ships its own %s; ours take their place, with the same names and "
-                       "places in the list (Settings > SMEA samplers > %r keeps the WebUI's)",
-                       names([(info, getattr(data.constructor, REPLACES)) for _, info, _, data in result.replaced]),
+        replaced = [getattr(data.constructor, REPLACES) for _, _, _, data in result.replaced]
+        logger.warning("smea-samplers: this WebUI ships its own %s; ours take their places in the list, under our "
+                       "labels, and their names still find ours (Settings > SMEA samplers > %r keeps the WebUI's)",
+                       ", ".join(f"{theirs.name!r} (from {provider(theirs)})" +
+                                 (f" as {info.label!r}" if theirs.name != info.label else "")
+                                 for (_, info, _, _), theirs in zip(result.replaced, replaced, strict=True)),
                        KEEP_BUILTINS_LABEL)
     builtins = [(info, data) for info, data in result.left if is_builtin(data)]
     if builtins:
@@ -544,6 +548,7 @@ def log_plan(result: Plan) -> None:
 def apply_plan(sd_samplers, result: Plan) -> None:
     """Change the sampler list in place (the WebUI's other modules hold these very list and dict objects)."""
     for i, data in [*((i, data) for i, _, _, data in result.replaced), *result.restored]:
+        swap_in_other_lists(sd_samplers.all_samplers[i], data)
         sd_samplers.all_samplers[i] = data
         sd_samplers.all_samplers_map[data.name] = data
     added = [data for _, _, data in result.added]
@@ -555,6 +560,16 @@ def apply_plan(sd_samplers, result: Plan) -> None:
         sd_samplers.all_samplers_map.update((data.name, data) for data in added)
         sd_samplers.set_samplers()
     map_other_spellings(sd_samplers)
+
+
+def swap_in_other_lists(old, new) -> None:
+    """Put new where old stands in the WebUI's other sampler lists: reForge's get_sampler_and_scheduler() looks a
+    name up, in any case, in modules_forge.forge_alter_samplers.samplers_data_alter before all_samplers_map, and
+    would otherwise hand the API and infotexts its own entry ("Euler DY CFG++" for our "Euler Dy CFG++")."""
+    alter = sys.modules.get("modules_forge.forge_alter_samplers")
+    entries = getattr(alter, "samplers_data_alter", None)
+    if isinstance(entries, list):
+        entries[:] = [new if data is old else data for data in entries]
 
 
 def map_other_spellings(sd_samplers) -> None:

@@ -280,3 +280,28 @@ def test_the_double_leaves_sys_modules_and_sys_path_as_it_found_them():
     assert not {name for name in sys.modules if name.split(".")[0] in ("modules", "k_diffusion", "gradio")}
     assert not [name for name in set(sys.modules) - modules_before if not name.startswith("smea_sampler")]
     assert sys.path == path_before
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_reforges_own_lookup_by_name_finds_ours_under_our_label(make_webui, keep):
+    """reForge's get_sampler_and_scheduler (API requests, infotexts) looks a name up, in any case, in its
+    samplers_data_alter first: a real run named reForge's "Euler DY CFG++" in the infotext of ours."""
+    webui = make_webui("reforge", settings={KEEP: keep})
+    alter = sys.modules["modules_forge.forge_alter_samplers"]
+    for asked in ("Euler Dy CFG++", "Euler DY CFG++", "dpm++ 3m sde dy", "Kohaku_LoNyu_Yog"):
+        name, _ = webui.sd_samplers.get_sampler_and_scheduler(asked, None)
+        data = webui.sd_samplers.find_sampler_config(name)
+        assert hasattr(data.constructor, "smea_sampler_label") is not keep, asked
+        assert name == (SPELLED.get(name, name) if not keep else name)
+    assert all(any(entry is data for data in webui.sd_samplers.all_samplers) for entry in alter.samplers_data_alter)
+
+
+def test_reload_ui_puts_reforges_own_entries_back_in_its_other_list(make_webui):
+    webui = make_webui("reforge", load=False)
+    alter = sys.modules["modules_forge.forge_alter_samplers"]
+    builtins = list(alter.samplers_data_alter)
+    webui_double.load_scripts(webui)
+    assert not any(data is entry for data, entry in zip(builtins, alter.samplers_data_alter, strict=True))
+    webui.shared.opts.data[KEEP] = True
+    webui_double.load_scripts(webui)  # Reload UI
+    assert all(data is entry for data, entry in zip(builtins, alter.samplers_data_alter, strict=True))

@@ -4,8 +4,11 @@ which the double's install() exposes as `add_sampler` for the Forge flavour only
 As in the WebUI: all_samplers and all_samplers_map are built once at import; set_samplers() points
 samplers / samplers_for_img2img at all_samplers and refills samplers_map with lowercase names and
 aliases; create_sampler asserts on an unknown name. get_sampler_and_scheduler keeps the 1.9+ behaviour
-the API relies on: an unknown name silently becomes samplers[0].
+the API relies on: an unknown name silently becomes samplers[0]; on reForge (3b56b268, its forge_alter_samplers
+module loaded) a name found in forge_alter_samplers.samplers_data_alter, in any case, gives that entry's name.
 """
+
+import sys
 
 from modules import sd_samplers_common, sd_samplers_kdiffusion, shared
 
@@ -57,6 +60,10 @@ def visible_sampler_names():
 
 
 def get_sampler_and_scheduler(sampler_name, scheduler_name):
+    alter = sys.modules.get("modules_forge.forge_alter_samplers")
+    for data in getattr(alter, "samplers_data_alter", ()):
+        if data.name.lower() == sampler_name.lower():
+            return data.name, scheduler_name
     return all_samplers_map.get(sampler_name, samplers[0]).name, scheduler_name
 
 
