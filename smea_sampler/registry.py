@@ -98,9 +98,9 @@ KNOBS = (
              *sampling.SMEA_SCALE_RANGE),
          parse_scale, lambda value: f"{float(value):g}", sampling.SMEA_SCALE_RANGE, 0.05),
     Knob("s_dy_pow", "Dynamic power", sampling.S_DY_POW,
-         "SMEA family samplers with CFG++, Euler a Dy and DPM++ Dy: how their churn fades over the run, as "
-         "reForge's s_dy_pow; −1 keeps it on every step, p ≥ 0 scales it by 1 − t^p, t going from 0 at the first "
-         "step to 1 at the last",
+         "SMEA family samplers with CFG++, Euler a Dy and DPM++ Dy: fades their churn towards the end of the run. "
+         "Below 0, as the default −1: no fading; 0: churn on the first step only; 1: a linear fade to none at the "
+         "last step; higher: the fade comes later. reForge calls it s_dy_pow",
          parse_dy_pow, lambda value: f"{float(value):g}", sampling.S_DY_POW_RANGE, 0.1),
 )
 KNOBS_BY_NAME = {knob.name: knob for knob in KNOBS}
