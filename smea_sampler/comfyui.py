@@ -19,6 +19,7 @@ import math
 import torch
 
 from .registry import KNOBS_BY_NAME, SAMPLERS, shown
+from .sampling import post_cfg_uncond
 from .substeps import map_latent_aligned
 
 logger = logging.getLogger("smea_sampler.comfyui")
@@ -130,15 +131,10 @@ def with_uncond(extra_args: dict):
     CFG 1 still runs the uncond pass. The caller's model_options are untouched."""
     import comfy.model_patcher
 
-    recorded = {}
-
-    def record(args):
-        recorded["uncond"] = None if args.get("uncond") is None else args.get("uncond_denoised")
-        return args["denoised"]
-
+    record, uncond = post_cfg_uncond()
     options = comfy.model_patcher.create_model_options_clone(extra_args.get("model_options", {}))
     options = comfy.model_patcher.set_model_options_post_cfg_function(options, record, disable_cfg1_optimization=True)
-    return {**extra_args, "model_options": options}, lambda x, sigma: recorded.pop("uncond", None)
+    return {**extra_args, "model_options": options}, uncond
 
 
 def sampler_function(info):

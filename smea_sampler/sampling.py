@@ -186,6 +186,20 @@ class Unconditional:
         return lambda c, denoised: cfg_pp_step(c, sigma_hat, sigma_to, denoised, self.of(c, sigma_hat, denoised))
 
 
+def post_cfg_uncond():
+    """(post_cfg_function, uncond) for the hosts that run ComfyUI's sampler_post_cfg_function hooks (ComfyUI, and
+    reForge through its ldm_patched copy of that code): the function records each call's uncond_denoised, or None
+    where the call had no uncond pass (args["uncond"] is None: the host filled the prediction with zeros), and
+    hands the guided prediction on unchanged; uncond(x, σ) then gives the recorded D_u once."""
+    recorded = {}
+
+    def post_cfg_function(args):
+        recorded["uncond"] = None if args.get("uncond") is None else args.get("uncond_denoised")
+        return args["denoised"]
+
+    return post_cfg_function, lambda x, sigma: recorded.pop("uncond", None)
+
+
 def report(callback, x, i, sigmas, sigma_hat, denoised):
     if callback is not None:
         callback({"x": x, "i": i, "sigma": sigmas[i], "sigma_hat": sigma_hat, "denoised": denoised})

@@ -21,7 +21,8 @@ from types import SimpleNamespace
 
 import torch
 
-from .registry import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS, shown
+from .registry import CHURN_PARAMS, KNOBS, KNOBS_BY_NAME, SAMPLERS, SAMPLERS_BY_LABEL, shown
+from .sampling import post_cfg_uncond
 from .substeps import on_finer_grid
 
 logger = logging.getLogger("smea_sampler.webui")
@@ -44,7 +45,6 @@ OPTIONS = {"uses_ensd": True}
 # tells it a sampler makes about two calls per step.
 TWO_CALLS_PER_STEP = {"second_order": True}
 LABEL_OF_FUNCTION = {info.function.__name__: info.label for info in SAMPLERS}  # for the core's log records
-BY_LABEL = {info.label: info for info in SAMPLERS}
 SECTION = ("smea_samplers", "SMEA samplers")
 CATEGORY = "sd"  # 1.7+ groups settings sections by category; "sd" is where "Sampler parameters" lives
 STRICT_FLAG = "smea_strict"  # preload.py's --smea-strict
@@ -327,50 +327,52 @@ def unconditional(model, extra_args):
     - A1111 1.10+: last_noise_uncond holds D_u. Where it skipped the uncond (skip early CFG, NGMS) it holds the
       cond prediction, the same as the sampler's last_latent: that is no D_u.
     - Older WebUIs have none; the sampler then runs its plain steps and says so."""
-    unet = forge_unet(model)
-    options = _attribute(unet, "model_options")
-    if isinstance(options, dict) and takes_keywords(getattr(model, "forward", None)):
-        recorded = {}
-
-        def record(args):
-            recorded["uncond"] = None if args.get("uncond") is None else args.get("uncond_denoised")
-            return args["denoised"]
-
+    options = _attribute(forge_unet(model), "model_options")
+    forge = isinstance(options, dict)
+    if forge and takes_keywords(getattr(model, "forward", None)):
+        record, uncond = post_cfg_uncond()
         ours = {"sampler_post_cfg_function": [*options.get("sampler_post_cfg_function", []), record],
                 "disable_cfg1_optimization": True}
-        merged = {**extra_args.get("model_options", {}), **ours} if "model_options" in extra_args else ours
-        yield {**extra_args, "model_options": merged}, lambda x, sigma: recorded.pop("uncond", None)
-        return
-    if not hasattr(model, "need_last_noise_uncond"):
+        yield {**extra_args, "model_options": {**extra_args.get("model_options", {}), **ours}}, uncond
+    elif not hasattr(model, "need_last_noise_uncond"):
         yield extra_args, None
-        return
-    saved_need = model.need_last_noise_uncond
-    saved_cfg1 = options.get("disable_cfg1_optimization", MISSING) if isinstance(options, dict) else MISSING
-    try:
-        model.need_last_noise_uncond = True
-        model.last_noise_uncond = None
-        if isinstance(options, dict):
-            options["disable_cfg1_optimization"] = True
+    else:
+        with temporarily(model.__dict__, "need_last_noise_uncond", True), \
+                (temporarily(options, "disable_cfg1_optimization", True) if forge else nullcontext()):
+            model.last_noise_uncond = None
+            yield extra_args, forge_uncond(model) if forge else a1111_uncond(model)
 
-            def uncond(x, sigma):
-                noise = model.last_noise_uncond
-                return None if noise is None else x - sigma * noise
-        else:
-            def uncond(x, sigma):
-                denoised = model.last_noise_uncond
-                cond = getattr(getattr(model, "sampler", None), "last_latent", None)
-                if denoised is None or (isinstance(cond, torch.Tensor) and cond.shape == denoised.shape
-                                        and torch.equal(cond, denoised)):
-                    return None
-                return denoised
-        yield extra_args, uncond
+
+@contextmanager
+def temporarily(mapping: dict, key, value):
+    """mapping[key] = value inside the block; afterwards as it was, absent if it was absent."""
+    saved = mapping.get(key, MISSING)
+    mapping[key] = value
+    try:
+        yield
     finally:
-        model.need_last_noise_uncond = saved_need
-        if isinstance(options, dict):
-            if saved_cfg1 is MISSING:
-                options.pop("disable_cfg1_optimization", None)
-            else:
-                options["disable_cfg1_optimization"] = saved_cfg1
+        if saved is MISSING:
+            mapping.pop(key, None)
+        else:
+            mapping[key] = saved
+
+
+def forge_uncond(model):
+    """Forge's D_u: its last_noise_uncond is ε_u = (x − D_u)/σ."""
+    return lambda x, sigma: None if model.last_noise_uncond is None else x - sigma * model.last_noise_uncond
+
+
+def a1111_uncond(model):
+    """A1111's D_u: its last_noise_uncond, unless it is the cond prediction it put there for a skipped uncond."""
+
+    def uncond(x, sigma):
+        denoised = model.last_noise_uncond
+        cond = getattr(getattr(model, "sampler", None), "last_latent", None)
+        skipped = (isinstance(cond, torch.Tensor) and isinstance(denoised, torch.Tensor)
+                   and cond.shape == denoised.shape and torch.equal(cond, denoised))
+        return None if denoised is None or skipped else denoised
+
+    return uncond
 
 
 def webui_signature(info) -> inspect.Signature:
@@ -586,7 +588,7 @@ def map_other_spellings(sd_samplers) -> None:
         if is_ours(data) and id(data) not in listed:
             del entries[key]
     for data in sd_samplers.all_samplers:
-        info = BY_LABEL.get(getattr(data.constructor, MARK, None))
+        info = SAMPLERS_BY_LABEL.get(getattr(data.constructor, MARK, None))
         for name in info.other_labels if info else ():
             if id(entries.get(name)) not in listed:
                 entries[name] = data
