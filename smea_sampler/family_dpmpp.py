@@ -16,47 +16,22 @@ from tqdm.auto import trange
 from .sampling import S_DY_POW, Unconditional, check_dy_pow, euler_churn, report, setup
 
 
-@torch.no_grad()
-def sample_dpmpp_2m_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
-                       s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None,
-                       s_dy_pow=S_DY_POW):
-    """DPM++ 2M Dy: the family's churn, then DPM-Solver++(2M) from σ̂; h_prev is the previous step's h."""
+def dpmpp_2m_dy(model, x, sigmas, extra_args, callback, disable, churn, noise_sampler, s_dy_pow, unconditional):
+    """The loop of DPM++ 2M Dy and its CFG++: churn; D (and D_u); callback; then from σ̂ to σᵢ₊₁, with
+    h = log(σ̂/σᵢ₊₁) and r = h_prev/h: x ← D + e^{−h}·(x − D_u) − expm1(−h)/(2r)·(D − D_u,prev), the correction on
+    every step but the first (Euler CFG++) and the last (which lands on D).
+
+    Without `unconditional` D_u is D, and the update is DPM-Solver++(2M) itself: e^{−h}·x − expm1(−h)·((1 + 1/2r)·D
+    − (1/2r)·D_prev). h_prev is the previous step's h, itself from its own σ̂."""
     extra_args, noise_sampler, s_in = setup(x, sigmas, extra_args, noise_sampler)
     s_dy_pow = check_dy_pow(s_dy_pow)
-    old_denoised, h_last = None, None
-    for i in trange(len(sigmas) - 1, disable=disable):
-        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise, s_dy_pow)
-        denoised = model(x, sigma_hat * s_in, **extra_args)
-        report(callback, x, i, sigmas, sigma_hat, denoised)
-        if sigmas[i + 1] == 0:
-            x = denoised
-        else:
-            h = sigma_hat.log() - sigmas[i + 1].log()
-            mixed = denoised
-            if old_denoised is not None:
-                r = h_last / h
-                mixed = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * old_denoised
-            x = (sigmas[i + 1] / sigma_hat) * x - torch.expm1(-h) * mixed
-            h_last = h
-        old_denoised = denoised
-    return x
-
-
-@torch.no_grad()
-def sample_dpmpp_2m_dy_cfg_pp(model, x, sigmas, extra_args=None, callback=None, disable=None,
-                              s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None,
-                              s_dy_pow=S_DY_POW, uncond=None):
-    """DPM++ 2M Dy CFG++: the family's churn, then DPM-Solver++(2M) CFG++ from σ̂.
-
-    x ← D + e^{−h}·(x − D_u), with the second-order correction − expm1(−h)/(2r)·(D − D_u,prev) on every step but
-    the first (which is Euler CFG++) and the last (which lands on D)."""
-    extra_args, noise_sampler, _ = setup(x, sigmas, extra_args, noise_sampler)
-    s_dy_pow = check_dy_pow(s_dy_pow)
-    unconditional = Unconditional(uncond, sample_dpmpp_2m_dy_cfg_pp)
     old_uncond_denoised, h_last = None, None
     for i in trange(len(sigmas) - 1, disable=disable):
-        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, s_churn, s_tmin, s_tmax, s_noise, s_dy_pow)
-        denoised, uncond_denoised = unconditional.denoise(model, x, sigma_hat, extra_args)
+        x, sigma_hat = euler_churn(x, sigmas, i, noise_sampler, *churn, s_dy_pow)
+        if unconditional is None:
+            denoised = uncond_denoised = model(x, sigma_hat * s_in, **extra_args)
+        else:
+            denoised, uncond_denoised = unconditional.denoise(model, x, sigma_hat, extra_args)
         report(callback, x, i, sigmas, sigma_hat, denoised)
         if sigmas[i + 1] == 0:
             x = denoised
@@ -69,6 +44,24 @@ def sample_dpmpp_2m_dy_cfg_pp(model, x, sigmas, extra_args=None, callback=None, 
             h_last = h
         old_uncond_denoised = uncond_denoised
     return x
+
+
+@torch.no_grad()
+def sample_dpmpp_2m_dy(model, x, sigmas, extra_args=None, callback=None, disable=None,
+                       s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None,
+                       s_dy_pow=S_DY_POW):
+    """DPM++ 2M Dy: the family's churn, then DPM-Solver++(2M) from σ̂."""
+    return dpmpp_2m_dy(model, x, sigmas, extra_args, callback, disable, (s_churn, s_tmin, s_tmax, s_noise),
+                       noise_sampler, s_dy_pow, None)
+
+
+@torch.no_grad()
+def sample_dpmpp_2m_dy_cfg_pp(model, x, sigmas, extra_args=None, callback=None, disable=None,
+                              s_churn=0.0, s_tmin=0.0, s_tmax=float("inf"), s_noise=1.0, noise_sampler=None,
+                              s_dy_pow=S_DY_POW, uncond=None):
+    """DPM++ 2M Dy CFG++: DPM++ 2M Dy moved with the unconditional prediction, landing on the guided one."""
+    return dpmpp_2m_dy(model, x, sigmas, extra_args, callback, disable, (s_churn, s_tmin, s_tmax, s_noise),
+                       noise_sampler, s_dy_pow, Unconditional(uncond, sample_dpmpp_2m_dy_cfg_pp))
 
 
 @torch.no_grad()
